@@ -1,0 +1,44 @@
+# Two commands a newcomer needs (see README):
+#   make demo   set up .venv and analyse the bundled sample video
+#   make test   set up .venv with dev tools and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= demo-output
+
+.PHONY: demo test lint bench-shots bench-speed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/vidscene analyze examples/demo.mp4 --force \
+		--json $(OUT)/demo.json --csv $(OUT)/demo.csv --edl $(OUT)/demo.edl \
+		--vtt $(OUT)/demo.vtt --html $(OUT)/demo.html
+	@echo "Report: $(OUT)/demo.html (open it in a browser)"
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+bench-shots: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/shots.py
+
+bench-speed: $(VENV)/.installed-dev
+	$(BIN)/python bench/speed.py
+
+clean:
+	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache

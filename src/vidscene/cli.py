@@ -1,0 +1,353 @@
+"""The ``vidscene`` command line (Typer + Rich).
+
+Every :class:`~vidscene.errors.VidsceneError` becomes one line on stderr, ``error: <what>:
+<why>``, and a non-zero exit code; no traceback reaches a user. Machine-readable output
+(``--json -``) is the only thing written to stdout when asked for; progress bars, tables and
+errors go to stderr so pipes stay clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vidscene import __version__
+from vidscene.analysis import Analysis, AnalysisResult
+from vidscene.errors import ConfigError, ExportError, VidsceneError
+from vidscene.pipeline import AnalyzeSettings, analyze, detect_shots
+from vidscene.report import export, export_formats
+from vidscene.store import ResultStore, open_store, settings_key
+from vidscene.video import probe
+
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
+    ".wmv", ".flv", ".ogv", ".3gp", ".mxf", ".dv", ".vob",
+}
+
+app = typer.Typer(
+    name="vidscene",
+    help="Turn videos into shots, keyframes, scenes and attributes.\n\n"
+    "Start with `vidscene analyze my.mp4 --html report.html`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Results database: a file path, sqlite:///path or memory: "
+                 "(default: $VIDSCENE_DB or the user data directory).", show_default=False),
+]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"vidscene {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Turn videos into shots, keyframes, scenes and attributes."""
+
+
+def _expand(paths: list[Path]) -> Iterator[Path]:
+    """Files as given; folders searched recursively for files with a video suffix."""
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.suffix.lower() in VIDEO_SUFFIXES
+                              and q.is_file())
+        else:
+            yield p
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.completed:>7.0f}/{task.total:.0f} frames"), TimeRemainingColumn(),
+        console=err, transient=True, disable=quiet,
+    )
+
+
+def _destination(template: str, video: Path, fmt: str, many: bool) -> str:
+    """Where one video's export goes: ``-`` (stdout), a file, or for several videos a
+    folder (``DIR/``) or a name pattern with ``{stem}``."""
+    if template == "-":
+        return "-"
+    if "{stem}" in template:
+        return template.replace("{stem}", video.stem)
+    target = Path(template)
+    if many or template.endswith("/") or target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        suffix = {"webvtt": "vtt"}.get(fmt, fmt)
+        return str(target / f"{video.stem}.{suffix}")
+    return template
+
+
+def _summary_table(rows: list[tuple[str, AnalysisResult, str]]) -> Table:
+    table = Table(title="vidscene analyze", title_justify="left")
+    for col, justify in [("video", "left"), ("id", "left"), ("duration", "right"),
+                         ("shots", "right"), ("scenes", "right"), ("mean shot", "right"),
+                         ("cuts/min", "right"), ("time", "right"), ("", "left")]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, result, note in rows:
+        a = result.analysis
+        attrs = a.attributes
+        table.add_row(
+            name, (result.id or "")[:8], f"{a.video.duration:.1f} s", str(len(a.shots)),
+            str(len(a.scenes)), f"{attrs.get('mean_shot_length', 0):.2f} s",
+            f"{attrs.get('cuts_per_minute', 0):.1f}", f"{a.timing.get('total_s', 0):.1f} s", note,
+        )
+    return table
+
+
+@app.command("analyze")
+def analyze_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Video files or folders (searched "
+                                                "recursively for video files).",
+                                                show_default=False)],
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the Analysis JSON here "
+                                                 "(`-` for stdout).", metavar="PATH")] = None,
+    csv_out: Annotated[str | None, typer.Option("--csv", help="Write one CSV row per shot.",
+                                                metavar="PATH")] = None,
+    edl_out: Annotated[str | None, typer.Option("--edl", help="Write a CMX 3600 EDL of the "
+                                                "shots.", metavar="PATH")] = None,
+    html_out: Annotated[str | None, typer.Option("--html", help="Write a self-contained HTML "
+                                                 "report.", metavar="PATH")] = None,
+    vtt_out: Annotated[str | None, typer.Option("--vtt", help="Write WebVTT chapters (one "
+                                                "per scene).", metavar="PATH")] = None,
+    detector: Annotated[str, typer.Option(help="Shot detector.")] = "fast",
+    scenes: Annotated[str, typer.Option(help="Scene segmenter.")] = "osg",
+    keyframes_per_shot: Annotated[int, typer.Option(min=1, max=64,
+                                                    help="Keyframes per shot.")] = 1,
+    sample_fps: Annotated[float, typer.Option(min=0.05, max=120.0, help="Analysis frames per "
+                                              "second for keyframes and attributes.")] = 2.0,
+    attributes: Annotated[str | None, typer.Option(help="Comma-separated attribute names "
+                                                   "(default: all).")] = None,
+    db: DbOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Analyse again even if the store "
+                                        "has a result for this file and these settings.")]
+    = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or "
+                                        "tables.")] = False,
+) -> None:
+    """Analyse videos: shots, keyframes, scenes and attributes, stored and exported.
+
+    Several files or folders may be given; each is analysed even if another fails, and the
+    exit code is 1 if any failed. With several videos, export paths name a folder
+    (`--html out/`) or a pattern (`--json {stem}.json`).
+
+    Example: vidscene analyze film.mp4 --html film.html --json film.json
+    """
+    try:
+        settings = AnalyzeSettings(
+            detector=detector, scenes=scenes, keyframes_per_shot=keyframes_per_shot,
+            sample_fps=sample_fps,
+            attributes=tuple(a.strip() for a in attributes.split(",") if a.strip())
+            if attributes else None,
+        )
+        _check_names(settings)
+        store = open_store(db)
+    except VidsceneError as e:
+        _fail(str(e))
+        raise typer.Exit(2) from None
+    exports = {fmt: dest for fmt, dest in [("json", json_out), ("csv", csv_out), ("edl", edl_out),
+                                            ("html", html_out), ("webvtt", vtt_out)] if dest}
+    stdout_used = any(d == "-" for d in exports.values())
+    videos = list(_expand(paths))
+    if not videos:
+        _fail("no video files found in " + ", ".join(str(p) for p in paths))
+        raise typer.Exit(1)
+    key = settings_key(settings.to_dict())
+    rows: list[tuple[str, AnalysisResult, str]] = []
+    failed = 0
+    with store, _progress(quiet or stdout_used and not err.is_terminal) as bar:
+        for video in videos:
+            try:
+                result, note = _analyze_one(video, settings, key, store, force, bar)
+                for fmt, dest in exports.items():
+                    export(result, fmt, _destination(dest, video, fmt, len(videos) > 1))
+                rows.append((video.name, result, note))
+            except VidsceneError as e:
+                failed += 1
+                _fail(str(e))
+    if rows and not quiet and not stdout_used:
+        out.print(_summary_table(rows))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _check_names(settings: AnalyzeSettings) -> None:
+    """Fail fast on unknown stage names, before any decoding."""
+    from vidscene.attributes import ATTRIBUTES, load_plugins
+    from vidscene.scenes import SEGMENTERS
+    from vidscene.shots import DETECTORS
+
+    if settings.detector not in DETECTORS:
+        raise ConfigError(f"unknown detector {settings.detector!r} "
+                          f"(known: {', '.join(DETECTORS.names())})")
+    if settings.scenes not in SEGMENTERS:
+        raise ConfigError(f"unknown scene segmenter {settings.scenes!r} "
+                          f"(known: {', '.join(SEGMENTERS.names())})")
+    load_plugins()
+    for name in settings.attributes or ():
+        if name not in ATTRIBUTES:
+            raise ConfigError(f"unknown attribute {name!r} "
+                              f"(known: {', '.join(ATTRIBUTES.names())})")
+
+
+def _analyze_one(video: Path, settings: AnalyzeSettings, key: str, store: ResultStore,
+                 force: bool, bar: Progress) -> tuple[AnalysisResult, str]:
+    info = probe(video)
+    if not force:
+        cached = store.find(info.sha256, key)
+        if cached is not None:
+            return cached, "stored result (use --force to redo)"
+    task = bar.add_task(video.name, total=max(info.frame_count, 1))
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    try:
+        result = analyze(video, settings, info=info, progress=progress)
+    finally:
+        bar.remove_task(task)
+    store.save(result, key)
+    return result, ""
+
+
+@app.command("shots")
+def shots_cmd(
+    path: Annotated[Path, typer.Argument(help="A video file.", show_default=False)],
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the Analysis JSON "
+                                                 "(shots only) here; `-` for stdout.",
+                                                 metavar="PATH")] = None,
+    detector: Annotated[str, typer.Option(help="Shot detector.")] = "fast",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or "
+                                        "table.")] = False,
+) -> None:
+    """Detect shots only (fastest): print a table, or the Analysis JSON with `--json`.
+
+    Nothing is stored. Example: vidscene shots clip.mp4 --json -
+    """
+    try:
+        with _progress(quiet or json_out == "-" and not err.is_terminal) as bar:
+            info = probe(path)
+            task = bar.add_task(path.name, total=max(info.frame_count, 1))
+            analysis = detect_shots(
+                path, detector, info=info,
+                progress=lambda d, t: bar.update(task, completed=d, total=t))
+        if json_out:
+            export(AnalysisResult(analysis), "json", json_out)
+        if not quiet and json_out != "-":
+            out.print(_shots_table(analysis))
+    except VidsceneError as e:
+        _fail(str(e))
+        raise typer.Exit(1) from None
+
+
+def _shots_table(a: Analysis) -> Table:
+    table = Table(title=f"{Path(a.video.path).name}: {len(a.shots)} shots, "
+                  f"{len(a.scenes)} scenes", title_justify="left")
+    for col in ("shot", "frames", "start", "end", "length", "in", "conf", "scene", "keyframes"):
+        table.add_column(col, justify="left" if col in ("in", "frames", "keyframes") else "right")
+    scene_of = {i: sc.index for sc in a.scenes for i in range(sc.first_shot, sc.last_shot + 1)}
+    for s in a.shots:
+        t = s.transition_in
+        table.add_row(str(s.index), f"{s.start_frame}–{s.end_frame}", f"{s.start_time:.2f}",
+                      f"{s.end_time:.2f}", f"{s.duration:.2f}", t.type if t else "",
+                      f"{t.confidence:.2f}" if t else "", str(scene_of.get(s.index, "")),
+                      " ".join(map(str, s.keyframes)))
+    return table
+
+
+@app.command("list")
+def list_cmd(db: DbOption = None) -> None:
+    """List stored analyses, newest first."""
+    try:
+        with open_store(db) as store:
+            entries = store.list()
+    except VidsceneError as e:
+        _fail(str(e))
+        raise typer.Exit(1) from None
+    table = Table(title=f"{len(entries)} stored analyses", title_justify="left")
+    for col in ("id", "video", "duration", "shots", "scenes", "created"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(e.id[:12], e.path, f"{e.duration:.1f} s", str(e.shot_count),
+                      str(e.scene_count), e.created[:19].replace("T", " "))
+    out.print(table)
+
+
+@app.command("show")
+def show_cmd(
+    analysis_id: Annotated[str, typer.Argument(metavar="ID", help="Id or unique id prefix "
+                                               "(see `vidscene list`).")],
+    db: DbOption = None,
+) -> None:
+    """Show one stored analysis: video, summary attributes and its shots."""
+    try:
+        with open_store(db) as store:
+            result = store.get(analysis_id)
+    except VidsceneError as e:
+        _fail(str(e))
+        raise typer.Exit(1) from None
+    a = result.analysis
+    v = a.video
+    out.print(f"[bold]{v.path}[/]  {v.width}×{v.height}  {v.fps:.3f} fps  {v.duration:.2f} s  "
+              f"{v.frame_count} frames  id {result.id}")
+    summary = Table(show_header=False, box=None)
+    for k, val in a.attributes.items():
+        summary.add_row(k, f"{val:.4g}" if isinstance(val, float) else str(val))
+    out.print(summary)
+    out.print(_shots_table(a))
+
+
+@app.command("export")
+def export_cmd(
+    analysis_id: Annotated[str, typer.Argument(metavar="ID", help="Id or unique id prefix.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="One of: "
+                                     + ", ".join(export_formats()) + ".")] = "json",
+    output: Annotated[str, typer.Option("--output", "-o", help="Destination file, or `-` "
+                                        "for stdout.")] = "-",
+    db: DbOption = None,
+) -> None:
+    """Export a stored analysis as JSON, CSV, EDL, WebVTT or HTML."""
+    try:
+        if fmt not in export_formats():
+            raise ExportError(f"unknown format {fmt!r} (known: {', '.join(export_formats())})")
+        with open_store(db) as store:
+            result = store.get(analysis_id)
+        export(result, fmt, output)
+    except VidsceneError as e:
+        _fail(str(e))
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The settings that shape an analysis: one name per concept, shared by CLI flags, the
+store's settings key and the Analysis ``settings`` field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vidscene.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AnalyzeSettings:
+    detector: str = "fast"
+    """Shot detector (``--detector``), a name in ``vidscene.shots.DETECTORS``."""
+    scenes: str = "osg"
+    """Scene segmenter (``--scenes``), a name in ``vidscene.scenes.SEGMENTERS``."""
+    keyframes_per_shot: int = 1
+    """Keyframes chosen per shot (``--keyframes-per-shot``)."""
+    sample_fps: float = 2.0
+    """Analysis frames per second for keyframes and attributes (``--sample-fps``)."""
+    attributes: tuple[str, ...] | None = None
+    """Attribute names (``--attributes``); ``None`` means every registered attribute."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.keyframes_per_shot < 1:
+            raise ConfigError("keyframes-per-shot must be at least 1")
+        if not self.sample_fps > 0:
+            raise ConfigError("sample-fps must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["attributes"] = list(self.attributes) if self.attributes is not None else None
+        if not d["extra"]:
+            d.pop("extra")
+        return d

@@ -1,0 +1,86 @@
+"""The shot-detector interface and its registry.
+
+A detector consumes the stream of :class:`~vidscene.video.FrameBatch` objects (tiny copies of
+every frame) and reports :class:`~vidscene.analysis.Transition` objects. Batches, not single
+frames, so that a neural detector can run a window of frames at once and a classic one can
+vectorise with NumPy: both share this interface. Detectors may report a transition some frames
+after it happened (they need look-ahead); every transition is reported exactly once, in order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+from vidscene.analysis import Shot, Transition
+from vidscene.registry import Registry
+from vidscene.video import FrameBatch
+
+DETECTORS: Registry[ShotDetector] = Registry("shot detector")
+
+
+class ShotDetector(ABC):
+    """Finds shot boundaries in a stream of frame batches."""
+
+    name: str = ""
+    """Registry name (the ``--detector`` value)."""
+
+    @abstractmethod
+    def process(self, batch: FrameBatch) -> list[Transition]:
+        """Consume the next batch; return the transitions that are now final."""
+
+    @abstractmethod
+    def flush(self) -> list[Transition]:
+        """End of video: return the transitions still pending."""
+
+    def describe(self) -> str:
+        """Name and settings, recorded in the Analysis ``models`` field."""
+        return self.name
+
+    def detect(self, batches: Iterable[FrameBatch]) -> list[Transition]:
+        """Run over a whole stream (convenience for tests and benchmarks)."""
+        found: list[Transition] = []
+        for batch in batches:
+            found.extend(self.process(batch))
+        found.extend(self.flush())
+        return found
+
+
+def create_detector(name: str, **kwargs: object) -> ShotDetector:
+    """Build the detector registered as ``name`` (``ConfigError`` if unknown)."""
+    return DETECTORS.create(name, **kwargs)
+
+
+def shots_from_transitions(
+    transitions: Iterable[Transition], frame_count: int, times: list[float] | None = None,
+    fps: float = 25.0, duration: float | None = None,
+) -> list[Shot]:
+    """Tile ``[0, frame_count)`` into shots that start at each transition's first frame.
+
+    ``times[i]`` is frame ``i``'s timestamp; a shot ends where the next begins and the last
+    one at ``duration``. A transition at frame 0 becomes the first shot's ``transition_in``;
+    out-of-range ones are dropped, and of overlapping ones the earlier is kept, so the result
+    always tiles the video.
+    """
+    def time_of(i: int) -> float:
+        if i >= frame_count:
+            return duration if duration is not None else frame_count / fps
+        return times[i] if times is not None else i / fps
+
+    shots: list[Shot] = []
+    # The first shot opens with the video itself (a "cut" from nothing) unless the detector
+    # found a transition that starts at frame 0, e.g. a fade in from black.
+    start, t_in = 0, Transition("cut", 0, 0, 1.0)
+    for t in sorted(transitions, key=lambda t: t.first_frame):
+        if t.first_frame == 0 and not shots:
+            t_in = t
+            continue
+        if t.first_frame <= start or t.first_frame >= frame_count:
+            continue
+        shots.append(Shot(len(shots), start, t.first_frame, time_of(start), time_of(t.first_frame),
+                          transition_in=t_in))
+        start, t_in = t.first_frame, t
+    if frame_count > start:
+        shots.append(Shot(len(shots), start, frame_count, time_of(start), time_of(frame_count),
+                          transition_in=t_in))
+    return shots

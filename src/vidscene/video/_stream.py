@@ -1,0 +1,234 @@
+"""Decode a video once, streaming, into batches of tiny and analysis-size frames.
+
+One pass serves every stage: the shot detector reads a tiny copy of *every* frame, the
+keyframe and attribute stages read ~224 px copies of frames sampled at ``sample_fps``, plus
+one extra copy wherever the picture changes abruptly, so that even a shot shorter than the
+sampling interval has a frame to show. Decoding runs in a producer thread (FFmpeg releases
+the GIL) while the consumer scales frames, so on two cores the scaling mostly hides behind
+decoding. Memory stays bounded: a small queue of decoded frames and one batch at a time.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidscene.analysis import VideoInfo
+from vidscene.errors import UnreadableVideo
+from vidscene.video._probe import NO_FRAMES, _short, open_video, stream_duration, stream_fps
+
+TINY_SIZE = (64, 36)
+"""Width × height of the per-frame copy used by shot detectors."""
+
+ANALYSIS_WIDTH = 224
+"""Width of the sampled copies used for keyframes and attributes (height keeps aspect)."""
+
+_QUEUE_FRAMES = 24
+_END = object()
+_CHANGE_TRIGGER = 18.0
+"""Mean absolute difference (0..255) of consecutive tiny frames that triggers an extra sample."""
+_MIN_TRIGGER_GAP = 3
+"""Frames between change-triggered samples, so fast motion cannot trigger every frame."""
+
+
+@dataclass
+class FrameBatch:
+    """A run of consecutive decoded frames.
+
+    ``tiny[i]`` is frame ``start + i`` as an RGB ``uint8`` array of shape ``(h, w, 3)``;
+    ``times[i]`` its presentation time in seconds from the stream's first frame.
+    ``analysis`` lists the sampled frames of this batch as ``(frame_index, rgb)``.
+    """
+
+    start: int
+    tiny: np.ndarray
+    times: np.ndarray
+    analysis: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.times)
+
+
+def _scale(frame: av.VideoFrame, width: int, height: int, k: int) -> np.ndarray:
+    """RGB copy at ``width``×``height`` in display orientation (``k`` quarter turns)."""
+    if k % 2:
+        width, height = height, width
+    rgb = frame.reformat(width, height, format="rgb24", interpolation="FAST_BILINEAR").to_ndarray()
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+class FrameStream:
+    """Iterate over :class:`FrameBatch` objects of one video, decoding it exactly once.
+
+    Use as a context manager or iterate directly. After iteration, ``frame_count`` and
+    ``duration`` hold what decoding found (the numbers an Analysis reports).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        info: VideoInfo | None = None,
+        tiny_size: tuple[int, int] = TINY_SIZE,
+        analysis_width: int = ANALYSIS_WIDTH,
+        sample_fps: float = 2.0,
+        batch_size: int = 64,
+        with_analysis: bool = True,
+        threads: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.info = info
+        self.tiny_size = tiny_size
+        self.analysis_width = analysis_width
+        self.sample_fps = sample_fps
+        self.batch_size = batch_size
+        self.with_analysis = with_analysis
+        self.threads = threads
+        self.frame_count = 0
+        self.duration = 0.0
+        self.fps = 0.0
+        self.analysis_size = (analysis_width, analysis_width * 9 // 16)
+        self._rot_k = 0
+
+    # -- public ----------------------------------------------------------------------------
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[FrameBatch]:
+        with open_video(self.path) as (container, stream):
+            stream.thread_type = "AUTO"
+            self.fps = stream_fps(stream)
+            self.duration = stream_duration(container, stream)
+            w, h = stream.codec_context.width, stream.codec_context.height
+            yield from self._batches(container, stream, w, h)
+
+    # -- internals -------------------------------------------------------------------------
+    def _frames(self, container: av.container.InputContainer, stream: av.VideoStream
+                ) -> Iterator[av.VideoFrame]:
+        """Decoded frames, from a producer thread when ``threads`` is set."""
+        if not self.threads:
+            yield from self._decode(container, stream)
+            return
+        q: queue.Queue[object] = queue.Queue(_QUEUE_FRAMES)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for frame in self._decode(container, stream):
+                    while not stop.is_set():
+                        try:
+                            q.put(frame, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                q.put(_END)
+            except BaseException as e:  # handed to the consumer, re-raised there
+                q.put(e)
+
+        t = threading.Thread(target=produce, name="vidscene-decode", daemon=True)
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+            while t.is_alive():
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    t.join(timeout=0.05)
+
+    def _decode(self, container: av.container.InputContainer, stream: av.VideoStream
+                ) -> Iterator[av.VideoFrame]:
+        try:
+            for packet in container.demux(stream):
+                try:
+                    yield from packet.decode()
+                except av.error.InvalidDataError:
+                    # A damaged packet inside an otherwise good file: skip it, as players do.
+                    continue
+        except av.error.FFmpegError as e:
+            if self.frame_count == 0:
+                raise UnreadableVideo(self.path, f"cannot decode video: {_short(e)}") from None
+            # Truncated tail: keep what decoded.
+
+    def _batches(self, container: av.container.InputContainer, stream: av.VideoStream,
+                 width: int, height: int) -> Iterator[FrameBatch]:
+        tw, th = self.tiny_size
+        bs = self.batch_size
+        tiny = np.empty((bs, th, tw, 3), np.uint8)
+        times = np.empty(bs, np.float64)
+        analysis: list[tuple[int, np.ndarray]] = []
+        n_in_batch = 0
+        index = 0
+        first_pts: int | None = None
+        tb = float(stream.time_base) if stream.time_base else 1.0 / self.fps
+        last_time = -1.0 / self.fps
+        sample_every = 1.0 / self.sample_fps if self.sample_fps > 0 else float("inf")
+        next_sample = 0.0
+        last_sampled = -_MIN_TRIGGER_GAP
+        previous_tiny: np.ndarray | None = None
+        for frame in self._frames(container, stream):
+            if index == 0:
+                self._rot_k = int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4
+                aw = self.analysis_width
+                dw, dh = (height, width) if self._rot_k % 2 else (width, height)
+                self.analysis_size = (aw, max(2, int(round(aw * dh / dw / 2)) * 2))
+            # Exact time from pts × time_base (variable frame rate stays right); frames
+            # without a pts continue one nominal frame after the previous one.
+            if frame.pts is not None:
+                if first_pts is None:
+                    first_pts = frame.pts
+                t = (frame.pts - first_pts) * tb
+                if t <= last_time:  # reordered or duplicate timestamps: keep time monotonic
+                    t = last_time + 1e-6
+            else:
+                t = last_time + 1.0 / self.fps
+            last_time = t
+            current = _scale(frame, tw, th, self._rot_k)
+            tiny[n_in_batch] = current
+            times[n_in_batch] = t
+            if self.with_analysis:
+                due = t + 1e-9 >= next_sample
+                if due:
+                    next_sample += sample_every * max(1, int((t - next_sample) / sample_every) + 1)
+                elif previous_tiny is not None and index - last_sampled >= _MIN_TRIGGER_GAP:
+                    change = np.abs(current.astype(np.int16) - previous_tiny).mean()
+                    due = bool(change > _CHANGE_TRIGGER)
+                if due:
+                    analysis.append((index, _scale(frame, *self.analysis_size, self._rot_k)))
+                    last_sampled = index
+                previous_tiny = current
+            n_in_batch += 1
+            index += 1
+            self.frame_count = index
+            if n_in_batch == bs:
+                yield FrameBatch(index - n_in_batch, tiny.copy(), times.copy(), analysis)
+                analysis = []
+                n_in_batch = 0
+        if n_in_batch:
+            yield FrameBatch(index - n_in_batch, tiny[:n_in_batch].copy(),
+                             times[:n_in_batch].copy(), analysis)
+        if index == 0:
+            raise UnreadableVideo(self.path, NO_FRAMES)
+        self.duration = last_time + (1.0 / self.fps)
