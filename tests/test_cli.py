@@ -54,11 +54,12 @@ def test_analyze_writes_every_export_and_stores(synthetic_video, tmp_path: Path)
     assert (out / "a.vtt").read_text().startswith("WEBVTT")
 
     # Stored: list shows it, show prints it, export reproduces the JSON.
-    r = _run("list", "--db", str(db))
-    assert r.exit_code == 0 and video.name in r.output
     from vidscene.store import open_store
     with open_store(db) as store:
         [entry] = store.list()
+    assert entry.path == str(video)
+    r = _run("list", "--db", str(db))
+    assert r.exit_code == 0 and entry.id[:12] in r.output and "1 stored" in r.output
     r = _run("show", entry.id[:6], "--db", str(db))
     assert r.exit_code == 0 and "shot_count" in r.output
     r = _run("export", entry.id[:6], "--format", "json", "--db", str(db))

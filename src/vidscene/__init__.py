@@ -17,8 +17,8 @@ from vidscene.analysis import (
 from vidscene.errors import (
     ConfigError,
     ExportError,
-    NoVideoStream,
     NotFoundInStore,
+    NoVideoStream,
     StoreError,
     UnreadableVideo,
     UnsupportedVideo,

@@ -91,28 +91,29 @@ def _destination(template: str, video: Path, fmt: str, many: bool) -> str:
     if template == "-":
         return "-"
     if "{stem}" in template:
-        return template.replace("{stem}", video.stem)
-    target = Path(template)
-    if many or template.endswith("/") or target.is_dir():
-        target.mkdir(parents=True, exist_ok=True)
+        target = Path(template.replace("{stem}", video.stem))
+    elif many or template.endswith("/") or Path(template).is_dir():
         suffix = {"webvtt": "vtt"}.get(fmt, fmt)
-        return str(target / f"{video.stem}.{suffix}")
-    return template
+        target = Path(template) / f"{video.stem}.{suffix}"
+    else:
+        target = Path(template)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return str(target)
 
 
-def _summary_table(rows: list[tuple[str, AnalysisResult, str]]) -> Table:
+def _summary_table(rows: list[tuple[str, AnalysisResult]]) -> Table:
     table = Table(title="vidscene analyze", title_justify="left")
     for col, justify in [("video", "left"), ("id", "left"), ("duration", "right"),
                          ("shots", "right"), ("scenes", "right"), ("mean shot", "right"),
-                         ("cuts/min", "right"), ("time", "right"), ("", "left")]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for name, result, note in rows:
+                         ("cuts/min", "right"), ("time", "right")]:
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for name, result in rows:
         a = result.analysis
         attrs = a.attributes
         table.add_row(
             name, (result.id or "")[:8], f"{a.video.duration:.1f} s", str(len(a.shots)),
             str(len(a.scenes)), f"{attrs.get('mean_shot_length', 0):.2f} s",
-            f"{attrs.get('cuts_per_minute', 0):.1f}", f"{a.timing.get('total_s', 0):.1f} s", note,
+            f"{attrs.get('cuts_per_minute', 0):.1f}", f"{a.timing.get('total_s', 0):.1f} s",
         )
     return table
 
@@ -175,15 +176,18 @@ def analyze_cmd(
         _fail("no video files found in " + ", ".join(str(p) for p in paths))
         raise typer.Exit(1)
     key = settings_key(settings.to_dict())
-    rows: list[tuple[str, AnalysisResult, str]] = []
+    rows: list[tuple[str, AnalysisResult]] = []
     failed = 0
     with store, _progress(quiet or stdout_used and not err.is_terminal) as bar:
         for video in videos:
             try:
-                result, note = _analyze_one(video, settings, key, store, force, bar)
+                result, reused = _analyze_one(video, settings, key, store, force, bar)
+                if reused and not quiet:
+                    err.print(f"{video}: stored result {result.id[:8] if result.id else ''} "
+                              "reused (--force analyses again)", highlight=False)
                 for fmt, dest in exports.items():
                     export(result, fmt, _destination(dest, video, fmt, len(videos) > 1))
-                rows.append((video.name, result, note))
+                rows.append((video.name, result))
             except VidsceneError as e:
                 failed += 1
                 _fail(str(e))
@@ -213,12 +217,13 @@ def _check_names(settings: AnalyzeSettings) -> None:
 
 
 def _analyze_one(video: Path, settings: AnalyzeSettings, key: str, store: ResultStore,
-                 force: bool, bar: Progress) -> tuple[AnalysisResult, str]:
+                 force: bool, bar: Progress) -> tuple[AnalysisResult, bool]:
+    """Analyse one video, or return its stored result; the flag says it was reused."""
     info = probe(video)
     if not force:
         cached = store.find(info.sha256, key)
         if cached is not None:
-            return cached, "stored result (use --force to redo)"
+            return cached, True
     task = bar.add_task(video.name, total=max(info.frame_count, 1))
 
     def progress(done: int, total: int) -> None:
@@ -229,7 +234,7 @@ def _analyze_one(video: Path, settings: AnalyzeSettings, key: str, store: Result
     finally:
         bar.remove_task(task)
     store.save(result, key)
-    return result, ""
+    return result, False
 
 
 @app.command("shots")
@@ -287,10 +292,12 @@ def list_cmd(db: DbOption = None) -> None:
         _fail(str(e))
         raise typer.Exit(1) from None
     table = Table(title=f"{len(entries)} stored analyses", title_justify="left")
-    for col in ("id", "video", "duration", "shots", "scenes", "created"):
-        table.add_column(col)
+    table.add_column("id", no_wrap=True)
+    table.add_column("video", overflow="fold")
+    for col in ("duration", "shots", "scenes", "created"):
+        table.add_column(col, justify="right" if col != "created" else "left")
     for e in entries:
-        table.add_row(e.id[:12], e.path, f"{e.duration:.1f} s", str(e.shot_count),
+        table.add_row(e.id[:12], Path(e.path).name, f"{e.duration:.1f} s", str(e.shot_count),
                       str(e.scene_count), e.created[:19].replace("T", " "))
     out.print(table)
 

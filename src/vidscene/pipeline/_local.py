@@ -28,7 +28,7 @@ from vidscene import keyframes as kf
 from vidscene.analysis import Analysis, AnalysisResult, Shot, Transition, VideoInfo
 from vidscene.pipeline._settings import AnalyzeSettings
 from vidscene.scenes import create_segmenter
-from vidscene.shots import create_detector, shots_from_transitions
+from vidscene.shots import VIDEO_START, create_detector, follows, shots_from_transitions
 from vidscene.video import FrameBatch, FrameStream, probe
 
 Progress = Callable[[int, int], None]
@@ -70,6 +70,7 @@ class _ShotBuilder:
         self.tiny: deque[tuple[int, np.ndarray]] = deque(maxlen=_TINY_RING)
         self.closed: list[_ClosedShot] = []
         self.start = 0
+        self.previous = VIDEO_START
 
     def add_sample(self, index: int, rgb: np.ndarray) -> None:
         self.pending.append(_Sample(index, kf.frame_descriptor(rgb), _jpeg(rgb)))
@@ -83,10 +84,12 @@ class _ShotBuilder:
         bug must not corrupt the Analysis), so closed shots and the shot list match 1:1."""
         kept = []
         for t in found:
-            if t.first_frame == 0 and self.start == 0 and not self.closed:
-                kept.append(t)  # opens the first shot (fade in from black)
-            elif t.first_frame > self.start:
+            if t.first_frame == 0 and not self.closed and self.previous is VIDEO_START:
+                self.previous = t  # opens the first shot (fade in from black)
+                kept.append(t)
+            elif follows(self.previous, t):
                 self.close_until(t.first_frame)
+                self.previous = t
                 kept.append(t)
         return kept
 

@@ -51,6 +51,17 @@ def create_detector(name: str, **kwargs: object) -> ShotDetector:
     return DETECTORS.create(name, **kwargs)
 
 
+VIDEO_START = Transition("cut", 0, 0, 1.0)
+"""The first shot's ``transition_in`` unless the video opens with a transition of its own."""
+
+
+def follows(previous: Transition, t: Transition) -> bool:
+    """Whether ``t`` can start the next shot after ``previous``: it begins after the previous
+    transition has ended. The one rule that keeps shots tiling, shared by every consumer of
+    detector output."""
+    return t.first_frame > previous.last_frame
+
+
 def shots_from_transitions(
     transitions: Iterable[Transition], frame_count: int, times: list[float] | None = None,
     fps: float = 25.0, duration: float | None = None,
@@ -68,14 +79,12 @@ def shots_from_transitions(
         return times[i] if times is not None else i / fps
 
     shots: list[Shot] = []
-    # The first shot opens with the video itself (a "cut" from nothing) unless the detector
-    # found a transition that starts at frame 0, e.g. a fade in from black.
-    start, t_in = 0, Transition("cut", 0, 0, 1.0)
+    start, t_in = 0, VIDEO_START
     for t in sorted(transitions, key=lambda t: t.first_frame):
         if t.first_frame == 0 and not shots:
-            t_in = t
+            t_in = t  # e.g. a fade in from black opens the first shot
             continue
-        if t.first_frame <= start or t.first_frame >= frame_count:
+        if not follows(t_in, t) or t.first_frame >= frame_count:
             continue
         shots.append(Shot(len(shots), start, t.first_frame, time_of(start), time_of(t.first_frame),
                           transition_in=t_in))

@@ -32,6 +32,8 @@ from vidscene.video import FrameBatch
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _HIST_BINS = (8, 4, 4)  # Y, Cb, Cr
+_STD_FLOOR = 0.05
+"""Added to a frame's luma deviation before standardising, so dim noise is not amplified."""
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,20 @@ class FastSettings:
     """Half-width (frames) of the neighbourhood for the adaptive threshold."""
     flash_frames: int = 4
     """A difference that vanishes within this many frames is a flash, not a cut."""
-    gradual_scales: tuple[int, ...] = (5, 12)
+    gradual_scales: tuple[int, ...] = (5, 12, 20)
     """Half-distances (frames) of the long-range difference used for gradual transitions."""
     gradual_threshold: float = 0.22
     """Minimum long-range difference for a gradual transition."""
+    gradual_contrast: float = 2.6
+    """A gradual candidate's long-range difference must exceed this × its surroundings'."""
+    gradual_structure: float = 0.3
+    """Smallest structural (standardised luma) change between the ends of a gradual one."""
     mixture_residual: float = 0.32
     """Largest mean distance (relative) of in-between frames from the end frames' mixtures."""
-    flat_std: float = 0.035
-    """A frame whose luma standard deviation is below this is "flat" (fade midpoint)."""
+    flat_std: float = 0.012
+    """A frame whose luma standard deviation is below this is uniform (a fade's midpoint)."""
+    fade_hold: int = 12
+    """A uniform hold longer than this (frames) is a shot between a fade out and a fade in."""
     max_gradual: int = 90
     """Longest gradual transition considered (frames)."""
 
@@ -66,6 +74,7 @@ class _Features:
         self.small = np.empty((0, 18, 32, 3), np.float32)  # blurred RGB 0..1
         self.z = np.empty((0, 18, 32), np.float32)  # standardised luma
         self.hist = np.empty((0, int(np.prod(_HIST_BINS))), np.float32)
+        self.nhist = np.empty((0, int(np.prod(_HIST_BINS))), np.float32)
         self.mean = np.empty(0, np.float32)
         self.std = np.empty(0, np.float32)
 
@@ -83,8 +92,9 @@ class _Features:
         y = small @ _LUMA
         mean = y.mean(axis=(1, 2))
         std = y.std(axis=(1, 2))
-        z = (y - mean[:, None, None]) / (std[:, None, None] + 0.03)
+        z = (y - mean[:, None, None]) / (std[:, None, None] + _STD_FLOOR)
         hist = _histograms(tiny)
+        self.nhist = np.concatenate([self.nhist, _normalised_histograms(small, mean, std)])
         self.small = np.concatenate([self.small, small])
         self.z = np.concatenate([self.z, z])
         self.hist = np.concatenate([self.hist, hist])
@@ -95,6 +105,7 @@ class _Features:
         k = max(0, frame - self.start)
         if k:
             self.small, self.z, self.hist = self.small[k:], self.z[k:], self.hist[k:]
+            self.nhist = self.nhist[k:]
             self.mean, self.std = self.mean[k:], self.std[k:]
             self.start += k
 
@@ -115,10 +126,90 @@ def _histograms(tiny: np.ndarray) -> np.ndarray:
     return counts.reshape(n, -1).astype(np.float32) / f.shape[1]
 
 
+def _normalised_histograms(small: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Colour histograms of frames standardised by their own luma mean and deviation, so a
+    global brightness or contrast change (lights, iris, a flash's tail) leaves them alike."""
+    n = small.shape[0]
+    scale = 1.0 / (std + _STD_FLOOR)
+    y = (small @ _LUMA - mean[:, None, None]) * scale[:, None, None]
+    cb = (small[..., 2] - small @ _LUMA) * scale[:, None, None]
+    cr = (small[..., 0] - small @ _LUMA) * scale[:, None, None]
+    by, bcb, bcr = _HIST_BINS
+    iy = np.clip(((y + 2.0) / 4.0 * by).astype(np.int64), 0, by - 1)
+    icb = np.clip(((cb + 1.5) / 3.0 * bcb).astype(np.int64), 0, bcb - 1)
+    icr = np.clip(((cr + 1.5) / 3.0 * bcr).astype(np.int64), 0, bcr - 1)
+    idx = ((iy * bcb + icb) * bcr + icr).reshape(n, -1)
+    idx += (np.arange(n) * (by * bcb * bcr))[:, None]
+    counts = np.bincount(idx.ravel(), minlength=n * by * bcb * bcr)
+    return counts.reshape(n, -1).astype(np.float32) / idx.shape[1]
+
+
+def _shifted_distance(a: np.ndarray, b: np.ndarray, max_dx: int, max_dy: int) -> float:
+    """Smallest mean absolute difference of two 2-D maps over translations of up to
+    ``max_dx``×``max_dy`` cells, on their overlap: what is left of a change once camera or
+    object translation is explained away."""
+    h, w = a.shape
+    best = float(np.abs(a - b).mean())
+    for dy in range(-max_dy, max_dy + 1):
+        for dx in range(-max_dx, max_dx + 1):
+            if dx == 0 and dy == 0:
+                continue
+            aa = a[max(0, dy): h + min(0, dy), max(0, dx): w + min(0, dx)]
+            bb = b[max(0, -dy): h + min(0, -dy), max(0, -dx): w + min(0, -dx)]
+            best = min(best, float(np.abs(aa - bb).mean()))
+    return best
+
+
+_ZOOMS = (1.12, 1.25, 1.45)
+
+
+def _zoom(a: np.ndarray, factor: float) -> np.ndarray:
+    """The centre of map ``a`` enlarged by ``factor`` (nearest neighbour), same shape."""
+    h, w = a.shape
+    def grid(k: int) -> np.ndarray:
+        c = (k - 1) / 2
+        return np.clip(((np.arange(k) - c) / factor + c).round().astype(int), 0, k - 1)
+
+    return a[np.ix_(grid(h), grid(w))]
+
+
+def _motion_distance(a: np.ndarray, b: np.ndarray, max_dx: int, max_dy: int) -> float:
+    """Like :func:`_shifted_distance`, also trying zooms in and out: what is left of a change
+    once a camera pan or zoom is explained away."""
+    best = _shifted_distance(a, b, max_dx, max_dy)
+    for f in _ZOOMS:
+        best = min(best, _shifted_distance(_zoom(a, f), b, 3, 2),
+                   _shifted_distance(a, _zoom(b, f), 3, 2))
+    return best
+
+
+def _push_error(A: np.ndarray, B: np.ndarray, mid: np.ndarray) -> float:
+    """Mean error of the best "push" explanation of ``mid``: ``B`` entering from one side
+    by some offset while ``A`` leaves by the same offset (``inf`` if no offset fits)."""
+    h, w = mid.shape[:2]
+    best = np.inf
+    for axis, size in ((1, w), (0, h)):
+        for off in range(2, size - 1):
+            for forward in (True, False):
+                if axis == 1:
+                    if forward:  # B enters from the left
+                        model = np.concatenate([B[:, size - off:], A[:, : size - off]], axis=1)
+                    else:
+                        model = np.concatenate([A[:, off:], B[:, :off]], axis=1)
+                else:
+                    if forward:
+                        model = np.concatenate([B[size - off:], A[: size - off]], axis=0)
+                    else:
+                        model = np.concatenate([A[off:], B[:off]], axis=0)
+                best = min(best, float(np.abs(model - mid).mean()))
+    return best
+
+
 def _pair_distance(feat: _Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cut-style distance between frames ``a[i]`` and ``b[i]`` (offsets into the window):
-    half colour-histogram change, half structural change of standardised luma."""
-    h = 0.5 * np.abs(feat.hist[a] - feat.hist[b]).sum(axis=1)
+    half change of brightness-normalised colour histograms, half structural change of
+    standardised luma. Both ignore global brightness/contrast steps."""
+    h = 0.5 * np.abs(feat.nhist[a] - feat.nhist[b]).sum(axis=1)
     s = np.minimum(np.abs(feat.z[a] - feat.z[b]).mean(axis=(1, 2)) / 1.1, 1.0)
     # Two flat frames have meaningless structure, and their one-bin histograms jump bins
     # on tiny brightness steps: compare their mean colours instead.
@@ -182,7 +273,7 @@ class FastShotDetector(ShotDetector):
         limit = feat.stop if final else feat.stop - self.context
         if limit <= self._done:
             return []
-        cands = self._candidates()
+        cands = self._candidates(self._done - feat.start, limit - feat.start)
         out: list[Transition] = []
         for c in sorted(cands, key=lambda c: c.anchor):
             if not (self._done <= c.anchor < limit):
@@ -195,21 +286,29 @@ class FastShotDetector(ShotDetector):
         feat.drop_before(self._done - 2 * self.context)
         return out
 
-    def _candidates(self) -> list[_Candidate]:
+    def _candidates(self, lo: int, hi: int) -> list[_Candidate]:
+        """Candidates that may be anchored in window offsets ``[lo, hi)`` (the frames about
+        to be decided), plus those near enough to compete with them for the same frames."""
         feat = self._feat
         n = len(feat)
         if n < 2:
             return []
-        cands = self._cuts() + self._fades() + self._graduals()
-        # Resolve overlaps: fades beat everything, then cuts, then dissolves/wipes.
-        cands.sort(key=lambda c: (c.priority, -c.confidence))
+        reach = max(self.settings.gradual_scales) + 3
+        cands = self._cuts(lo - reach, hi + reach) + self._fades() + self._graduals(
+            lo - 2 * reach, hi + 2 * reach)
+        # Resolve overlaps: fades beat everything, then dissolves/wipes (whose mixture test
+        # already rejects a single dominant step), then cuts.
+        # Among gradual candidates the longest span first: the same dissolve seen at a short
+        # scale is a piece of the one seen at a long scale.
+        cands.sort(key=lambda c: (c.priority, -(c.last - c.first) if c.priority == 1 else 0,
+                                  -c.confidence))
         kept: list[_Candidate] = []
         for c in cands:
             if not any(_overlap(c, k) for k in kept):
                 kept.append(c)
         return kept
 
-    def _cuts(self) -> list[_Candidate]:
+    def _cuts(self, lo: int, hi: int) -> list[_Candidate]:
         s, feat = self.settings, self._feat
         n = len(feat)
         idx = np.arange(1, n)
@@ -219,30 +318,44 @@ class FastShotDetector(ShotDetector):
         w = s.window
         for t in np.flatnonzero(d > s.cut_min_score):
             t = int(t)
-            lo, hi = max(1, t - 2), min(n, t + 3)
-            if d[t] < d[lo:hi].max():
+            if not lo <= t < hi:
+                continue
+            if d[t] < d[max(1, t - 2): t + 3].max():
                 continue
             neigh = np.concatenate([d[max(1, t - w): max(1, t - 1)], d[t + 2: t + w + 1]])
             base = float(np.median(neigh)) if len(neigh) else 0.0
             margin = float(d[t]) - base
             if margin < s.cut_threshold:
                 continue
-            # Flash: the frame before the jump reappears shortly after it.
-            ahead = np.arange(t + 1, min(n, t + 1 + s.flash_frames))
-            if len(ahead):
-                back = _pair_distance(feat, np.full(len(ahead), t - 1), ahead)
-                if back.min() < 0.45 * d[t]:
-                    continue
+            if self._is_flash(t, float(d[t])):
+                continue
+            # Fast camera or object motion: the jump mostly disappears once shifted back.
+            moved = _shifted_distance(feat.z[t - 1], feat.z[t], 4, 2)
+            if moved < 0.5 * float(np.abs(feat.z[t - 1] - feat.z[t]).mean()) and moved < 0.45:
+                continue
             conf = 1.0 / (1.0 + np.exp(-(margin - s.cut_threshold) * 12.0))
             out.append(_Candidate("cut", feat.start + t, feat.start + t, feat.start + t,
-                                  0.5 + 0.5 * conf, 1))
+                                  0.5 + 0.5 * conf, 2))
         return out
 
+    def _is_flash(self, t: int, jump: float) -> bool:
+        """A frame from before the jump at ``t`` looks like one after it, within
+        ``flash_frames``: the picture came back (the start or the end of a flash)."""
+        f, n = self.settings.flash_frames, len(self._feat)
+        before = np.arange(max(0, t - 1 - f), t)
+        after = np.arange(t, min(n, t + f + 1))
+        a, b = np.meshgrid(before, after, indexing="ij")
+        keep = (b - a) > 1  # the pair (t-1, t) is the jump itself
+        if not keep.any():
+            return False
+        return bool(_pair_distance(self._feat, a[keep], b[keep]).min() < 0.45 * jump)
+
     def _fades(self) -> list[_Candidate]:
+        """Fades through a uniform frame (black, white or any flat colour)."""
         s, feat = self.settings, self._feat
         n = len(feat)
-        flat = feat.std < s.flat_std
         out: list[_Candidate] = []
+        flat = self._uniform(np.arange(n))
         i = 0
         while i < n:
             if not flat[i]:
@@ -251,37 +364,60 @@ class FastShotDetector(ShotDetector):
             j = i
             while j + 1 < n and flat[j + 1]:
                 j += 1
-            a = self._ramp(i, -1)
-            b = self._ramp(j, +1)
-            # A flat run with no contrast ramp on either side is a flat shot, not a fade;
-            # the video's own start and end count as ramps (fade in from / out to nothing).
-            has_out = a < i or i == 0
-            has_in = b > j or j == n - 1
-            if (a < i or b > j) and has_out and has_in:
-                first = feat.start + a
-                last = feat.start + b
-                if first <= 0 and feat.start == 0:
-                    first = 0
-                contrast = max(float(feat.std[a]), float(feat.std[b]))
-                conf = min(1.0, 0.5 + contrast * 3.0)
-                out.append(_Candidate("fade", first, last, feat.start + (i + j) // 2, conf, 0))
+            a, b = self._ramp(i, -1), self._ramp(j, +1)
+            # A flat run with no ramp on either side is a flat shot (or a cut to black, which
+            # the cut pass reports); a flash or blink is too short; a dip that returns to the
+            # same picture is not a transition either.
+            long_enough = b - a >= 3
+            same = (a > 0 and b + 1 < n and float(_pair_distance(
+                feat, np.array([a - 1]), np.array([b + 1]))[0]) < s.cut_min_score)
+            if (a < i or b > j) and long_enough and not same:
+                conf = min(1.0, 0.5 + max(float(feat.std[a]), float(feat.std[b])) * 8.0)
+                if j - i + 1 > s.fade_hold:
+                    # A long hold on the uniform colour is a shot of its own: fade out into it,
+                    # fade in out of it.
+                    if a < i:
+                        out.append(_Candidate("fade", feat.start + a, feat.start + i,
+                                              feat.start + i, conf, 0))
+                    if b > j:
+                        out.append(_Candidate("fade", feat.start + j, feat.start + b,
+                                              feat.start + j, conf, 0))
+                else:
+                    out.append(_Candidate("fade", feat.start + a, feat.start + b,
+                                          feat.start + (i + j) // 2, conf, 0))
             i = j + 1
         return out
 
+    def _uniform(self, idx: np.ndarray) -> np.ndarray:
+        """Frames that are one flat colour, or near-black/near-white with little detail (a
+        logo or noise on black still counts as black)."""
+        s, std, mean = self.settings, self._feat.std[idx], self._feat.mean[idx]
+        extreme = (mean < 0.07) | (mean > 0.93)
+        return (std < s.flat_std) | (extreme & (std < 3 * s.flat_std))
+
     def _ramp(self, k: int, step: int) -> int:
-        """Walk from the flat frame ``k`` while contrast keeps rising; return the last frame
-        of the ramp (``k`` itself when there is none)."""
-        s, std, n = self.settings, self._feat.std, len(self._feat)
+        """Walk from the flat frame ``k`` while the picture keeps emerging (contrast rising or
+        brightness moving away from the flat level); return the ramp's last frame (``k`` when
+        there is none). Works for low-contrast pictures, where contrast alone barely moves."""
+        s, feat, n = self.settings, self._feat, len(self._feat)
+        std, mean = feat.std, feat.mean
+        level = float(mean[k])
+
+        def emerged(i: int) -> float:
+            return float(std[i]) + 0.5 * abs(float(mean[i]) - level)
+
         i = k
         while 0 <= i + step < n and abs(i + step - k) <= s.max_gradual:
-            if std[i + step] > std[i] + 0.002:
+            if emerged(i + step) > emerged(i) + 0.003:
                 i += step
             else:
                 break
-        # Ramps that barely change contrast are noise on a flat shot.
-        return i if std[i] - std[k] > 0.04 else k
+        # A ramp must take at least two frames (a flash or a cut to black jumps in one) and
+        # reach a real picture, not noise on a flat shot.
+        real = abs(i - k) >= 2 and emerged(i) - emerged(k) > 0.02 and std[i] > 2 * std[k]
+        return i if real else k
 
-    def _graduals(self) -> list[_Candidate]:
+    def _graduals(self, lo: int, hi: int) -> list[_Candidate]:
         s, feat = self.settings, self._feat
         n = len(feat)
         out: list[_Candidate] = []
@@ -293,9 +429,20 @@ class FastShotDetector(ShotDetector):
             D[centres] = _colour_distance(feat, centres - sc, centres + sc)
             for c in np.flatnonzero(D > s.gradual_threshold):
                 c = int(c)
-                lo, hi = max(sc, c - sc), min(n - sc, c + sc + 1)
+                if not lo <= c < hi:
+                    continue
+                left, right = max(sc, c - sc), min(n - sc, c + sc + 1)
                 # Local maximum; on a plateau only its first frame counts.
-                if c != lo + int(np.argmax(D[lo:hi])):
+                if c != left + int(np.argmax(D[left:right])):
+                    continue
+                # Standing out from its surroundings (an adaptive threshold, as for cuts):
+                # hand-held or busy footage keeps the long-range difference high everywhere.
+                around = np.concatenate([D[max(sc, c - 4 * sc): max(sc, c - 2 * sc)],
+                                         D[c + 2 * sc: c + 4 * sc]])
+                around = around[around > 0]
+                # A low percentile, so a neighbouring transition inside the surroundings does
+                # not raise the bar.
+                if len(around) and D[c] < s.gradual_contrast * float(np.percentile(around, 25)):
                     continue
                 cand = self._mixture(c - sc, c + sc, float(D[c]))
                 if cand is not None:
@@ -304,12 +451,17 @@ class FastShotDetector(ShotDetector):
 
     def _mixture(self, a: int, b: int, strength: float) -> _Candidate | None:
         """Test whether frames strictly between ``a`` and ``b`` are mixtures of frames ``a``
-        and ``b``; if so return the transition with its span and type."""
+        and ``b``; if so return the transition with its span and type. Cheap tests first."""
         s, feat = self.settings, self._feat
         A, B = feat.small[a], feat.small[b]
         diff = B - A
         norm2 = float((diff * diff).sum())
         if norm2 < 1e-6 or b - a < 2:
+            return None
+        # A dissolve or wipe changes the picture's structure; a lighting change does not.
+        za, zb = feat.z[a], feat.z[b]
+        structure = float(np.abs(za - zb).mean())
+        if structure < s.gradual_structure:
             return None
         mid = feat.small[a + 1: b]
         # Global mixing weight per frame (least squares), and residual from the mixture line.
@@ -318,7 +470,7 @@ class FastShotDetector(ShotDetector):
         resid = np.abs(mid - (A + alpha_c[:, None, None, None] * diff)).mean(axis=(1, 2, 3))
         rel = float(resid.mean() / (np.abs(diff).mean() + 1e-6))
         if rel > s.mixture_residual:
-            return None
+            return self._push(a, b, strength)
         # Mixing weight must progress from A to B (not jump back and forth).
         steps = np.diff(np.concatenate([[0.0], alpha_c, [1.0]]))
         if alpha_c[-1] - alpha_c[0] < 0.5 or steps.min() < -0.25:
@@ -332,19 +484,70 @@ class FastShotDetector(ShotDetector):
         first, last = a + 1 + int(inside[0]), a + 1 + int(inside[-1])
         if last - first + 1 < 2:
             return None  # an instant change is a cut, found by the cut pass
-        # Dissolve or wipe: per-pixel weights at the middle frame cluster at 0.5 for a
-        # dissolve and at 0 or 1 for a wipe.
         m = (first + last) // 2
-        d_px = diff.sum(axis=2)
-        strong = np.abs(d_px) > 0.08
-        kind = "dissolve"
-        if strong.sum() > 20:
-            px = ((feat.small[m] - A).sum(axis=2)[strong]) / d_px[strong]
-            between = float(((px > 0.25) & (px < 0.75)).mean())
-            if between < 0.35:
-                kind = "wipe"
-        if feat.std[first: last + 1].min() < s.flat_std:
-            kind = "fade"
+        kind = self._gradual_kind(A, diff, m, first, last)
+        if kind != "fade" and self._is_camera_motion(a, b, first, last, kind):
+            return None
         conf = min(1.0, 0.5 + (strength - s.gradual_threshold) * 2 + (s.mixture_residual - rel))
         return _Candidate(kind, feat.start + first, feat.start + last, feat.start + m,
-                          max(0.5, conf), 2)
+                          max(0.5, conf), 1)
+
+    def _push(self, a: int, b: int, strength: float) -> _Candidate | None:
+        """A push (slide) wipe: the new picture slides in and shoves the old one out, so
+        in-between frames are not pixel mixtures but two shifted pieces of the end frames.
+        Fit that model at the middle frame for each direction and offset."""
+        s, feat = self.settings, self._feat
+        A, B = feat.small[a], feat.small[b]
+        scale = float(np.abs(B - A).mean()) + 1e-6
+        best_err, best_t = np.inf, -1
+        for t in range(a + 1, b):
+            err = _push_error(A, B, feat.small[t]) / scale
+            if err < best_err:
+                best_err, best_t = err, t
+        if best_t < 0 or best_err > 0.25 * s.mixture_residual * 2:
+            return None
+        # The span: frames that are neither end picture.
+        first, last = a + 1, b - 1
+        while first < best_t and float(np.abs(feat.small[first] - A).mean()) < 0.15 * scale:
+            first += 1
+        while last > best_t and float(np.abs(feat.small[last] - B).mean()) < 0.15 * scale:
+            last -= 1
+        if last - first + 1 < 2:
+            return None
+        conf = min(1.0, 0.5 + (strength - s.gradual_threshold) * 2)
+        return _Candidate("wipe", feat.start + first, feat.start + last, feat.start + best_t,
+                          max(0.5, conf), 1)
+
+    def _gradual_kind(self, A: np.ndarray, diff: np.ndarray, m: int, first: int,
+                      last: int) -> str:
+        """Per-pixel mixing weights at the middle frame cluster at 0.5 for a dissolve and at 0
+        or 1 for a wipe; a flat frame inside the span makes it a fade."""
+        feat = self._feat
+        if self._uniform(np.arange(first, last + 1)).any():
+            return "fade"
+        d_px = diff.sum(axis=2)
+        strong = np.abs(d_px) > 0.08
+        if strong.sum() > 20:
+            px = ((feat.small[m] - A).sum(axis=2)[strong]) / d_px[strong]
+            if float(((px > 0.25) & (px < 0.75)).mean()) < 0.35:
+                return "wipe"
+        return "dissolve"
+
+    def _is_camera_motion(self, a: int, b: int, first: int, last: int, kind: str) -> bool:
+        """A pan or zoom mimics a gradual transition: consecutive frames inside the span are
+        explained by a small shift or zoom of their predecessor. A push wipe moves like a pan
+        too, but its end frame shares nothing with its start frame, which a pan's does."""
+        z = self._feat.z
+        pairs = sorted({(first + last) // 2, first + (last - first) // 4,
+                        first + 3 * (last - first) // 4})
+        ratios = []
+        for i in pairs:
+            raw = float(np.abs(z[i] - z[i + 1]).mean())
+            if raw > 0.05:
+                ratios.append(_motion_distance(z[i], z[i + 1], 4, 2) / raw)
+        if not ratios or float(np.median(ratios)) >= 0.5:
+            return False
+        if kind == "wipe":
+            ends = float(np.abs(z[a] - z[b]).mean())
+            return _motion_distance(z[a], z[b], 14, 8) < 0.4 * ends
+        return True

@@ -1,0 +1,210 @@
+"""The benchmark's videos: a fixed synthetic set composed from the dev clips, and the real clips
+hand-annotated in ``real_cuts.json``.
+
+The synthetic set is deterministic (fixed seeds, fixed specs) and cached under
+``bench/_cache/``; a cached video is reused only while its spec *and* the composer's source
+(``vidscene/train/synth.py``) are unchanged, so a benchmark never scores stale truth.
+
+Clips that contain real cuts (the annotated ones and a few others) are never used as synthetic
+material: an unlabelled real cut inside a composed shot would count as a false positive for
+every tool, and the real set stays disjoint from the synthetic one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidscene.metrics import Boundary
+
+BENCH_DIR = Path(__file__).resolve().parent
+CACHE_DIR = BENCH_DIR / "_cache"
+REAL_CUTS = BENCH_DIR / "real_cuts.json"
+
+SEED = 20261128
+"""Base seed of the synthetic set; video ``i`` uses ``[SEED, i]``."""
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mpg", ".mov", ".webm")
+
+# Transition mix of the synthetic set: more gradual transitions than edited footage has, so
+# each gradual type gets enough samples for a per-type recall.
+MIX = {"cut": 0.4, "dissolve": 0.25, "fade": 0.15, "wipe": 0.2}
+
+# Chance per shot of each hard negative.
+NEGATIVES = {"flash": 0.12, "fast-pan": 0.1, "zoom": 0.1, "brightness": 0.1, "text": 0.1,
+             "dim": 0.05}
+
+# Gradual lengths vary per video: short, medium and long dissolves/fades/wipes.
+GRADUAL_RANGES = ((4, 12), (8, 24), (12, 40))
+SIZES = ((320, 180), (480, 270))
+
+# PySceneDetect's own test clip, too short to matter but kept out of the material on principle.
+EXTRA_EXCLUDED = ("delayed_start.mp4",)
+
+
+@dataclass
+class BenchVideo:
+    """One scored video: its file, truth, hard negatives and don't-care regions."""
+
+    name: str
+    path: Path
+    group: str
+    frame_count: int
+    fps: float
+    truth: list[Boundary]
+    negatives: list[Boundary] = field(default_factory=list)
+    ignore: list[Boundary] = field(default_factory=list)
+    peer_test_video: bool = False
+    same_clip: list[int] = field(default_factory=list)
+    """Indices of truth transitions between two segments of the same clip (same-set cuts)."""
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything that determines one synthetic video (hashed for the cache key)."""
+
+    index: int
+    seed: int
+    size: tuple[int, int]
+    n_shots: int
+    shot_frames: tuple[int, int]
+    gradual_frames: tuple[int, int]
+    clips: tuple[str, ...]
+    procedural: tuple[str, ...]
+    mix: tuple[tuple[str, float], ...]
+    negatives: tuple[tuple[str, float], ...]
+    fps: float = 25.0
+
+    def key(self, salt: str) -> str:
+        text = json.dumps(asdict(self), sort_keys=True) + salt
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def locate_clips(option: Path | None) -> Path | None:
+    """The dev clips folder: ``--clips``, else the composer's own lookup."""
+    if option is not None:
+        return option if option.is_dir() else None
+    from vidscene.train.synth import find_clips_dir
+
+    return find_clips_dir()
+
+
+def _real_labels() -> dict[str, Any]:
+    return json.loads(REAL_CUTS.read_text(encoding="utf-8"))
+
+
+def excluded_clips() -> set[str]:
+    """Clips never used as synthetic material (they hold real cuts)."""
+    labels = _real_labels()
+    names = set(labels["clips"]) | set(labels.get("source_clips_with_cuts", {}).get("clips", {}))
+    return names | set(EXTRA_EXCLUDED)
+
+
+def material_clips(clips_dir: Path) -> list[Path]:
+    """Single-shot clips usable as synthetic material, sorted by name (deterministic)."""
+    skip = excluded_clips()
+    return sorted(p for p in clips_dir.iterdir()
+                  if p.suffix.lower() in VIDEO_SUFFIXES and p.name not in skip)
+
+
+def synthetic_specs(n: int, clip_names: list[str]) -> list[VideoSpec]:
+    """``n`` fixed specs: 5-8 shots of 30-75 frames (~200-450 frames), two sizes, three ranges
+    of gradual length, 2-4 clips per video (and sometimes a procedural source)."""
+    from vidscene.train.synth import PROCEDURAL_KINDS
+
+    specs = []
+    for i in range(n):
+        rng = np.random.default_rng([SEED, i])
+        k = int(rng.integers(2, 5))
+        clips = tuple(sorted(str(c) for c in rng.choice(clip_names, size=k, replace=False)))
+        procedural = (str(rng.choice(PROCEDURAL_KINDS)),) if rng.random() < 0.25 else ()
+        specs.append(VideoSpec(
+            index=i,
+            seed=SEED + i,
+            size=SIZES[i % len(SIZES)],
+            n_shots=int(rng.integers(5, 9)),
+            shot_frames=(30, 75),
+            gradual_frames=GRADUAL_RANGES[i % len(GRADUAL_RANGES)],
+            clips=clips,
+            procedural=procedural,
+            mix=tuple(sorted(MIX.items())),
+            negatives=tuple(sorted(NEGATIVES.items())),
+        ))
+    return specs
+
+
+def _composer_salt() -> str:
+    """Hash of the composer's source: a changed composer means regenerated videos."""
+    import vidscene.train.synth as synth
+
+    return hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest()[:12]
+
+
+def _from_truth(name: str, path: Path, truth: Any, group: str) -> BenchVideo:
+    # Transition k leads into shot k + 1; sources read "clip.mp4@3.20s" or "procedural:kind".
+    clips = [s.split("@")[0] if "@" in s else None for s in truth.sources]
+    same_clip = [k for k in range(len(truth.transitions))
+                 if k + 1 < len(clips) and clips[k] is not None and clips[k] == clips[k + 1]]
+    return BenchVideo(
+        name=name, path=path, group=group, frame_count=truth.frame_count, fps=truth.fps,
+        truth=[Boundary(t.type, t.first_frame, t.last_frame) for t in truth.transitions],
+        negatives=[Boundary(e.type, e.first_frame, e.last_frame) for e in truth.negatives],
+        same_clip=same_clip,
+    )
+
+
+def build_synthetic(n: int, clips_dir: Path, cache_dir: Path = CACHE_DIR,
+                    log: Callable[[str], None] = print) -> list[BenchVideo]:
+    """The first ``n`` synthetic videos, composed now or taken from the cache."""
+    from vidscene.train.synth import ClipSource, GroundTruth, ProceduralSource, make_video
+
+    clip_paths = {p.name: p for p in material_clips(clips_dir)}
+    if len(clip_paths) < 4:
+        raise SystemExit(f"too few single-shot clips in {clips_dir} to compose the benchmark")
+    salt = _composer_salt()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    videos = []
+    for spec in synthetic_specs(n, sorted(clip_paths)):
+        path = cache_dir / f"shots-{spec.index:03d}-{spec.key(salt)}.mp4"
+        truth_path = path.with_suffix(".truth.json")
+        for stale in cache_dir.glob(f"shots-{spec.index:03d}-*"):
+            if not stale.name.startswith(path.stem + "."):  # an older spec or composer
+                stale.unlink()
+        if path.is_file() and truth_path.is_file():
+            truth = GroundTruth.from_json(truth_path)
+        else:
+            log(f"composing {path.name} ({spec.size[0]}x{spec.size[1]}, {spec.n_shots} shots)")
+            sources: list[Any] = [ClipSource(clip_paths[c]) for c in spec.clips]
+            sources += [ProceduralSource(kind) for kind in spec.procedural]
+            truth = make_video(path, seed=spec.seed, sources=sources, n_shots=spec.n_shots,
+                               size=spec.size, fps=spec.fps, shot_frames=spec.shot_frames,
+                               mix=dict(spec.mix), gradual_frames=spec.gradual_frames,
+                               negatives=dict(spec.negatives))
+        videos.append(_from_truth(path.stem, path, truth, "synthetic"))
+    return videos
+
+
+def _boundaries(items: list[dict[str, Any]]) -> list[Boundary]:
+    return [Boundary(b.get("type"), int(b["first_frame"]), int(b["last_frame"])) for b in items]
+
+
+def load_real(clips_dir: Path) -> list[BenchVideo]:
+    """The hand-annotated real clips present in ``clips_dir`` (missing ones are skipped)."""
+    labels = _real_labels()
+    videos = []
+    for name, clip in labels["clips"].items():
+        path = clips_dir / name
+        if not path.is_file():
+            continue
+        videos.append(BenchVideo(
+            name=name, path=path, group="real", frame_count=int(clip["frame_count"]), fps=0.0,
+            truth=_boundaries(clip["transitions"]), ignore=_boundaries(clip.get("ignore", [])),
+            peer_test_video=bool(clip.get("peer_test_video", False)),
+        ))
+    return videos

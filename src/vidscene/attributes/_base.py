@@ -1,0 +1,142 @@
+"""The attribute plugin interface, its registry and plugin discovery.
+
+An attribute is one number measured on one sampled frame (brightness, motion, ...). Shot,
+scene and video values are aggregates of those numbers (:mod:`vidscene.attributes._aggregate`),
+so a plugin author writes only the per-frame measurement and gets every level for free.
+
+Third-party packages add attributes through the entry-point group ``vidscene.attributes``::
+
+    [project.entry-points."vidscene.attributes"]
+    faces = "my_package.attributes:FaceCount"
+
+The entry-point name is the attribute's name (the ``--attributes`` value and the JSON key) and
+must equal the class's ``name``; the object it points to is an :class:`Attribute` subclass
+that can be built without arguments, or a ready instance.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+
+import numpy as np
+
+from vidscene.registry import Registry
+
+__all__ = [
+    "ATTRIBUTES",
+    "ENTRY_POINT_GROUP",
+    "Attribute",
+    "FrameSample",
+    "create_attributes",
+    "load_plugins",
+]
+
+ENTRY_POINT_GROUP = "vidscene.attributes"
+
+
+@dataclass(frozen=True, eq=False)
+class FrameSample:
+    """One sampled frame, in the forms attributes need.
+
+    ``rgb`` is the analysis copy (``uint8``, ~224 px wide); ``tiny`` the 64×36 copy of the same
+    frame and ``tiny_previous`` that of the frame just before it (``None`` for frame 0), so a
+    motion measure needs no second decode. Compared by identity: arrays have no useful ``==``.
+    """
+
+    index: int
+    time: float
+    rgb: np.ndarray
+    tiny: np.ndarray
+    tiny_previous: np.ndarray | None = None
+
+
+class Attribute(ABC):
+    """Measures one number on a :class:`FrameSample`."""
+
+    name: str = ""
+    """Registry name and JSON key (``brightness``)."""
+    description: str = ""
+    """One line for people: what the number means."""
+    unit: str = ""
+    """What the number counts in, or its range (``luma 0..1``)."""
+
+    @abstractmethod
+    def measure(self, sample: FrameSample) -> float:
+        """The attribute's value on ``sample``; a plain ``float``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+ATTRIBUTES: Registry[Attribute] = Registry("attribute")
+
+# For each registry, the plugins already loaded into it (name -> entry-point value). Loading
+# again is then a no-op instead of a name clash, and discovery runs on first use only, so a
+# broken plugin warns once rather than on every video.
+_PLUGINS: weakref.WeakKeyDictionary[Registry[Attribute], dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def load_plugins(registry: Registry[Attribute] = ATTRIBUTES) -> list[str]:
+    """Register the attributes found in the ``vidscene.attributes`` entry-point group.
+
+    Returns the names added by this call (none when they were loaded before). A plugin that
+    fails to import, is not an attribute, or takes a name already in use is skipped with a
+    :class:`RuntimeWarning`: one broken package must not stop every analysis.
+    """
+    loaded = _PLUGINS.setdefault(registry, {})
+    added: list[str] = []
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        name = entry_point.name
+        if loaded.get(name) == entry_point.value:
+            continue
+        try:
+            if name in registry:
+                raise ValueError("that name is already taken")
+            registry.add(name, _plugin_factory(name, entry_point.load()))
+        except Exception as error:  # a plugin's own bug: report it, keep going
+            warnings.warn(
+                f"skipping attribute plugin {name!r} ({entry_point.value}): {error}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        loaded[name] = entry_point.value
+        added.append(name)
+    return added
+
+
+def create_attributes(
+    names: Sequence[str] | None = None, *, registry: Registry[Attribute] = ATTRIBUTES
+) -> list[Attribute]:
+    """Build the attributes called ``names`` (``None``: every built-in and plugin).
+
+    Plugins are discovered on first use. Repeated names are built once; an unknown name
+    raises :class:`~vidscene.errors.ConfigError`.
+    """
+    if registry not in _PLUGINS:
+        load_plugins(registry)
+    wanted = registry.names() if names is None else list(dict.fromkeys(names))
+    return [registry.create(name) for name in wanted]
+
+
+def _plugin_factory(name: str, loaded: object) -> Callable[[], Attribute]:
+    """A zero-argument factory for what an entry point loaded, after checking its shape."""
+    if isinstance(loaded, Attribute):
+        instance = loaded
+        factory: Callable[[], Attribute] = lambda: instance  # noqa: E731
+        declared = instance.name
+    elif isinstance(loaded, type) and issubclass(loaded, Attribute):
+        factory = loaded
+        declared = loaded.name
+    else:
+        raise TypeError(f"{loaded!r} is not an Attribute subclass or instance")
+    if declared != name:
+        raise ValueError(f"its name is {declared!r}, the entry point says {name!r}")
+    return factory

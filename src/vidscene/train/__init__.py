@@ -1,0 +1,41 @@
+"""Training material: synthetic videos with known transitions (``vidscene.train.synth``)."""
+
+from vidscene.train.synth import (
+    DEFAULT_MIX,
+    NEGATIVE_KINDS,
+    PERMISSIVE_CLIPS,
+    PROCEDURAL_KINDS,
+    TRANSITION_KINDS,
+    ClipSource,
+    FrameSource,
+    GroundTruth,
+    NegativePlan,
+    ProceduralSource,
+    ShotPlan,
+    TruthEvent,
+    TruthTransition,
+    find_clips_dir,
+    make_video,
+    plan_video,
+    render_video,
+)
+
+__all__ = [
+    "DEFAULT_MIX",
+    "NEGATIVE_KINDS",
+    "PERMISSIVE_CLIPS",
+    "PROCEDURAL_KINDS",
+    "TRANSITION_KINDS",
+    "ClipSource",
+    "FrameSource",
+    "GroundTruth",
+    "NegativePlan",
+    "ProceduralSource",
+    "ShotPlan",
+    "TruthEvent",
+    "TruthTransition",
+    "find_clips_dir",
+    "make_video",
+    "plan_video",
+    "render_video",
+]

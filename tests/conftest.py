@@ -1,0 +1,76 @@
+"""Shared fixtures: small synthetic videos with known transitions, the dev clips, the demo.
+
+Synthetic videos use procedural content only, so the suite needs nothing outside the
+repository; they are small (160×90, 100–300 frames) and cached per name for the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vidscene.train.synth import (
+    PROCEDURAL_KINDS,
+    GroundTruth,
+    ProceduralSource,
+    find_clips_dir,
+    make_video,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+SMALL_VIDEO: dict[str, Any] = {
+    "n_shots": 7,
+    "size": (160, 90),
+    "shot_frames": (16, 40),
+    "gradual_frames": (6, 12),
+}
+"""Defaults of ``synthetic_video``: 7 shots of 16–40 frames, so 112–280 frames in all."""
+
+SyntheticVideo = Callable[..., tuple[Path, GroundTruth]]
+
+
+@pytest.fixture(scope="session")
+def synthetic_video(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
+    """``make(name, seed=0, **make_video_kwargs) -> (path, truth)``, built once per arguments.
+
+    Defaults are :data:`SMALL_VIDEO` with one :class:`ProceduralSource` of each kind; any
+    ``make_video`` keyword overrides them. The cache key is the name *and* the arguments, so
+    tests in different files may reuse a name ("only-cut") with settings of their own.
+    """
+    root = tmp_path_factory.mktemp("synthetic")
+    cache: dict[str, tuple[Path, GroundTruth]] = {}
+
+    def make(name: str, seed: int = 0, **kwargs: Any) -> tuple[Path, GroundTruth]:
+        key = f"{name}|{seed}|{sorted(kwargs.items())!r}"
+        if key not in cache:
+            digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+            options = {"sources": [ProceduralSource(k) for k in PROCEDURAL_KINDS],
+                       **SMALL_VIDEO, **kwargs}
+            path = root / f"{name}-{digest}.mp4"
+            cache[key] = (path, make_video(path, seed=seed, **options))
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def clips_dir() -> Path:
+    """The development clips (``../shared/data/clips`` or ``$VIDSCENE_CLIPS``); skips if absent."""
+    found = find_clips_dir()
+    if found is None:
+        pytest.skip("development clips not found (set VIDSCENE_CLIPS or add ../shared/data/clips)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    """The bundled demo ``examples/demo.mp4`` (its truth is ``examples/demo.truth.json``)."""
+    path = REPO_ROOT / "examples" / "demo.mp4"
+    if not path.is_file():
+        pytest.skip("examples/demo.mp4 not built (run scripts/make_demo.py)")
+    return path

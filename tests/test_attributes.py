@@ -1,0 +1,299 @@
+"""Attributes: built-in measurements, the plugin registry, and shot/scene/video aggregation."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from vidscene.analysis import Scene, Shot
+from vidscene.attributes import (
+    ATTRIBUTES,
+    ENTRY_POINT_GROUP,
+    Attribute,
+    Brightness,
+    FrameSample,
+    aggregate_scenes,
+    aggregate_shots,
+    create_attributes,
+    load_plugins,
+    summarise_video,
+)
+from vidscene.errors import ConfigError
+from vidscene.registry import Registry
+
+CLIPS = Path("/work/shared/data/clips")
+BUILT_INS = {"brightness", "colourfulness", "contrast", "motion", "sharpness"}
+
+
+def sample(rgb: np.ndarray, tiny: np.ndarray | None = None,
+           tiny_previous: np.ndarray | None = None) -> FrameSample:
+    if tiny is None:
+        tiny = np.zeros((36, 64, 3), np.uint8)
+    return FrameSample(index=1, time=0.04, rgb=rgb, tiny=tiny, tiny_previous=tiny_previous)
+
+
+def solid(value: tuple[int, int, int], shape: tuple[int, int] = (126, 224)) -> np.ndarray:
+    return np.broadcast_to(np.array(value, np.uint8), (*shape, 3)).copy()
+
+
+def measure(name: str, s: FrameSample) -> float:
+    value = ATTRIBUTES.create(name).measure(s)
+    assert isinstance(value, float)
+    return value
+
+
+# -- built-ins --------------------------------------------------------------------------------
+def test_brightness_is_rec709_luma() -> None:
+    assert measure("brightness", sample(solid((0, 0, 0)))) == 0.0
+    assert measure("brightness", sample(solid((255, 255, 255)))) == pytest.approx(1.0)
+    assert measure("brightness", sample(solid((255, 0, 0)))) == pytest.approx(0.2126, abs=1e-5)
+    assert measure("brightness", sample(solid((0, 255, 0)))) == pytest.approx(0.7152, abs=1e-5)
+    # A horizontal ramp through every grey level averages to exactly mid-grey.
+    ramp = np.repeat(np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, 2), 10, 0)
+    assert measure("brightness", sample(ramp)) == pytest.approx(0.5, abs=1e-5)
+
+
+def test_contrast_is_rms_of_luma() -> None:
+    assert measure("contrast", sample(solid((90, 90, 90)))) == pytest.approx(0.0, abs=1e-6)
+    split = solid((0, 0, 0))
+    split[:, 112:] = 255
+    assert measure("contrast", sample(split)) == pytest.approx(0.5, abs=1e-5)
+    ramp = np.repeat(np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, 2), 10, 0)
+    expected = float(np.std(np.arange(256) / 255))
+    assert measure("contrast", sample(ramp)) == pytest.approx(expected, abs=1e-5)
+
+
+def test_colourfulness_is_zero_for_grey_and_high_for_saturated() -> None:
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(0, 256, (126, 224, 1), dtype=np.uint8), 3, axis=2)
+    assert measure("colourfulness", sample(grey)) == pytest.approx(0.0, abs=1e-4)
+    # A uniform colour has no spread, only the 0.3 × mean term: 0.3 * |(255, 127.5)|.
+    red = measure("colourfulness", sample(solid((255, 0, 0))))
+    assert red == pytest.approx(0.3 * np.hypot(255, 127.5), rel=1e-5)
+    patches = solid((0, 0, 0))
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]):
+        patches[:, i * 56 : (i + 1) * 56] = colour
+    assert measure("colourfulness", sample(patches)) > 100  # "extremely colourful"
+    dull = (patches.astype(np.float32) * 0.2 + 100).astype(np.uint8)  # same hues, washed out
+    assert measure("colourfulness", sample(dull)) < 0.3 * measure(
+        "colourfulness", sample(patches))
+
+
+def test_sharpness_is_high_for_detail_and_low_for_blur() -> None:
+    rng = np.random.default_rng(1)
+    detail = rng.integers(0, 256, (126, 224, 3), dtype=np.uint8)
+    blurred = np.asarray(Image.fromarray(detail).filter(ImageFilter.GaussianBlur(3)))
+    sharp_value = measure("sharpness", sample(detail))
+    blurred_value = measure("sharpness", sample(blurred))
+    assert 0.9 < sharp_value < 1.0
+    assert blurred_value < 0.2
+    assert measure("sharpness", sample(solid((128, 128, 128)))) == 0.0
+    assert measure("sharpness", sample(solid((1, 2, 3), shape=(2, 2)))) == 0.0
+
+
+def test_motion_is_mean_luma_change_between_tiny_frames() -> None:
+    black, white = solid((0, 0, 0), (36, 64)), solid((255, 255, 255), (36, 64))
+    frame = solid((40, 50, 60))
+    assert measure("motion", sample(frame, black, black)) == 0.0
+    assert measure("motion", sample(frame, white, None)) == 0.0  # frame 0 has no predecessor
+    assert measure("motion", sample(frame, white, black)) == pytest.approx(1.0)
+    half = black.copy()
+    half[:, :32] = 255
+    assert measure("motion", sample(frame, half, black)) == pytest.approx(0.5)
+
+
+def test_frame_sample_is_frozen() -> None:
+    s = sample(solid((0, 0, 0)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.index = 5  # type: ignore[misc]
+
+
+# -- registry and plugins ---------------------------------------------------------------------
+def test_built_ins_are_registered_with_metadata() -> None:
+    assert BUILT_INS <= set(ATTRIBUTES.names())
+    for attribute in create_attributes(sorted(BUILT_INS)):
+        assert attribute.name in BUILT_INS
+        assert attribute.description and attribute.unit
+
+
+def test_create_attributes_by_name() -> None:
+    names = [a.name for a in create_attributes(["motion", "brightness", "motion"])]
+    assert names == ["motion", "brightness"]
+    assert BUILT_INS <= {a.name for a in create_attributes()}
+    with pytest.raises(ConfigError):
+        create_attributes(["no-such-attribute"])
+
+
+class FaceCount(Attribute):
+    name = "faces"
+    description = "Number of faces."
+    unit = "count"
+
+    def measure(self, sample: FrameSample) -> float:
+        return 2.0
+
+
+class Redness(Attribute):
+    name = "redness"
+    description = "Mean red channel."
+    unit = "0..1"
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale
+
+    def measure(self, sample: FrameSample) -> float:
+        return float(sample.rgb[..., 0].mean() / 255 * self.scale)
+
+
+class FakeEntryPoint:
+    def __init__(self, name: str, target: object) -> None:
+        self.name, self.value, self.group = name, f"fake_plugin:{name}", ENTRY_POINT_GROUP
+        self._target = target
+
+    def load(self) -> object:
+        if isinstance(self._target, BaseException):
+            raise self._target
+        return self._target
+
+
+@pytest.fixture
+def fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> list[FakeEntryPoint]:
+    found: list[FakeEntryPoint] = []
+
+    def entry_points(**selection: Any) -> list[FakeEntryPoint]:
+        return found if selection.get("group") == ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    return found
+
+
+def fresh_registry() -> Registry[Attribute]:
+    registry: Registry[Attribute] = Registry("attribute")
+    registry.add("brightness", Brightness)
+    return registry
+
+
+def test_plugins_load_from_entry_points_and_broken_ones_only_warn(
+    fake_entry_points: list[FakeEntryPoint],
+) -> None:
+    fake_entry_points += [
+        FakeEntryPoint("faces", FaceCount),
+        FakeEntryPoint("redness", Redness(scale=2.0)),  # a configured instance
+        FakeEntryPoint("broken", ImportError("No module named 'cv3'")),
+        FakeEntryPoint("notone", len),
+        FakeEntryPoint("misnamed", FaceCount),
+        FakeEntryPoint("brightness", FaceCount),  # clashes with a built-in
+    ]
+    registry = fresh_registry()
+    with pytest.warns(RuntimeWarning) as caught:
+        added = load_plugins(registry)
+    assert added == ["faces", "redness"]
+    messages = " | ".join(str(w.message) for w in caught)
+    for name in ("broken", "notone", "misnamed", "brightness"):
+        assert f"'{name}'" in messages
+    assert "cv3" in messages
+    assert registry.names() == ["brightness", "faces", "redness"]
+    red = sample(solid((255, 0, 0)))
+    assert registry.create("redness").measure(red) == pytest.approx(2.0)
+    assert registry.create("faces").measure(red) == 2.0
+
+
+def test_plugin_loading_is_idempotent_and_used_by_create_attributes(
+    fake_entry_points: list[FakeEntryPoint],
+) -> None:
+    fake_entry_points.append(FakeEntryPoint("faces", FaceCount))
+    registry = fresh_registry()
+    # create_attributes discovers plugins on first use ...
+    assert [a.name for a in create_attributes(registry=registry)] == ["brightness", "faces"]
+    # ... and a later explicit load neither re-adds nor complains.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_plugins(registry) == []
+    assert isinstance(create_attributes(["faces"], registry=registry)[0], FaceCount)
+
+
+# -- aggregation ------------------------------------------------------------------------------
+def three_shots() -> list[Shot]:
+    return [Shot(0, 0, 10, 0.0, 1.0), Shot(1, 10, 30, 1.0, 3.0), Shot(2, 30, 40, 3.0, 4.0)]
+
+
+def test_aggregate_shots_means_the_samples_inside_each_shot() -> None:
+    shots = three_shots()
+    aggregate_shots(shots, {
+        "brightness": [(0, 0.2), (5, 0.4), (10, 0.1), (20, 0.2), (29, 0.3), (35, 0.9),
+                       (40, 5.0), (-1, 5.0)],  # the last two lie outside every shot
+        "motion": [(12, 0.5), (31, float("nan")), (33, 0.25)],
+    })
+    assert shots[0].attributes == {"brightness": 0.3}
+    assert shots[1].attributes == {"brightness": 0.2, "motion": 0.5}
+    assert shots[2].attributes == {"brightness": 0.9, "motion": 0.25}
+    one = [Shot(0, 0, 10, 0.0, 1.0)]
+    aggregate_shots(one, {"contrast": [(0, 0.1), (1, 0.1), (2, 0.2)]})
+    assert one[0].attributes["contrast"] == 0.1333  # rounded to 4 decimals
+
+
+def test_aggregate_scenes_weights_shots_by_duration() -> None:
+    shots = three_shots()
+    for shot, value in zip(shots, (0.3, 0.6, 0.9), strict=True):
+        shot.attributes["brightness"] = value
+    shots[2].attributes["faces"] = 2.0
+    scenes = [Scene(0, 0, 1, 0, 30, 0.0, 3.0, 0.9), Scene(1, 2, 2, 30, 40, 3.0, 4.0, 0.9)]
+    aggregate_scenes(scenes, shots)
+    assert scenes[0].attributes == {"brightness": 0.5}  # (0.3*1 + 0.6*2) / 3
+    assert scenes[1].attributes == {"brightness": 0.9, "faces": 2.0}
+
+
+def test_summarise_video_reports_pacing_and_attribute_spread() -> None:
+    shots = three_shots()
+    for shot, value in zip(shots, (0.3, 0.6, 0.9), strict=True):
+        shot.attributes["brightness"] = value
+    scenes = [Scene(0, 0, 2, 0, 40, 0.0, 4.0, 1.0)]
+    summary = summarise_video(shots, scenes, duration=4.0)
+    assert summary == {
+        "shot_count": 3,
+        "scene_count": 1,
+        "mean_shot_length": 1.3333,
+        "median_shot_length": 1.0,
+        "min_shot_length": 1.0,
+        "max_shot_length": 2.0,
+        "shot_length_std": 0.4714,
+        "cuts_per_minute": 30.0,  # two cuts in four seconds
+        "brightness_mean": 0.6,
+        "brightness_min": 0.3,
+        "brightness_max": 0.9,
+    }
+    empty = summarise_video([], [], duration=0.0)
+    assert empty["shot_count"] == 0 and empty["cuts_per_minute"] == 0.0
+    assert empty["mean_shot_length"] == 0.0
+
+
+# -- real footage -----------------------------------------------------------------------------
+@pytest.mark.skipif(not (CLIPS / "fades.mp4").is_file(), reason="development clips not present")
+def test_attributes_on_real_footage_follow_a_fade_to_black() -> None:
+    from vidscene.video import FrameStream
+
+    attributes = create_attributes(sorted(BUILT_INS))
+    values: dict[str, list[tuple[int, float]]] = {a.name: [] for a in attributes}
+    previous_tiny: np.ndarray | None = None
+    for batch in FrameStream(CLIPS / "fades.mp4", sample_fps=5.0, threads=False):
+        analysis = dict(batch.analysis)
+        for offset in range(len(batch)):
+            index = batch.start + offset
+            if index in analysis:
+                s = FrameSample(index, float(batch.times[offset]), analysis[index],
+                                batch.tiny[offset], previous_tiny)
+                for attribute in attributes:
+                    values[attribute.name].append((index, attribute.measure(s)))
+            previous_tiny = batch.tiny[offset]
+    brightness = [v for _, v in values["brightness"]]
+    assert min(brightness) < 0.05 < 0.2 < max(brightness)  # it fades through black
+    assert all(0.0 <= v <= 1.0 for _, v in values["sharpness"] + values["motion"])
+    assert all(0.0 <= v <= 0.5 for _, v in values["contrast"])
+    assert values["motion"][0] == (0, 0.0)
