@@ -144,7 +144,8 @@ _peer("scenedetect-threshold", "PySceneDetect `ThresholdDetector` (fades)", _thr
 
 # -- ContentDetector threshold sweep (accuracy only) -------------------------------------------
 
-SWEEP_THRESHOLDS: tuple[float, ...] = (12.0, 15.0, 18.0, 21.0, 24.0, 27.0, 30.0, 35.0, 40.0, 48.0)
+SWEEP_THRESHOLDS: tuple[float, ...] = (
+    6.0, 8.0, 10.0, 12.0, 15.0, 18.0, 21.0, 24.0, 27.0, 30.0, 35.0, 40.0, 48.0)
 """Thresholds tried for the best-of ``ContentDetector`` row (27 is its default)."""
 
 

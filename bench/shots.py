@@ -296,7 +296,8 @@ def _per_clip_table(results: list[VideoRuns], tools: list[_peers.Tool]) -> str:
 
 def _truth_line(entry: dict[str, Any]) -> str:
     truth = entry["truth"]
-    parts = [f"{truth.get(t, 0)} {t}s" for t in ("cut", *GRADUAL) if truth.get(t)]
+    parts = [f"{truth[t]} {t}{'s' if truth[t] != 1 else ''}" for t in ("cut", *GRADUAL)
+             if truth.get(t)]
     line = (f"{entry['videos']} videos, {entry['frames']:,} frames; truth: "
             + ", ".join(parts))
     if entry["negatives"]:
@@ -353,11 +354,14 @@ def markdown(summary: dict[str, Any], results: list[VideoRuns], tools: list[_pee
               "cuts at the decoded frame whose presentation time they name. `ContentDetector`, "
               "`AdaptiveDetector` and `HistogramDetector` find abrupt changes only; "
               "`ThresholdDetector` finds fades to and from black only, and reports one cut in "
-              "the dark middle of a fade; none of them reports spans or transition types.",
+              "the dark middle of a fade (which matches a labelled fade only when the dark hold "
+              "is short: a hold of 0.5 s or more is a shot of its own in `real_cuts.json`); none "
+              "of them reports spans or transition types.",
               "- The sweep row tries `ContentDetector` thresholds "
               f"{', '.join(f'{t:g}' for t in _peers.SWEEP_THRESHOLDS)} and keeps the best F1 "
               "on the very set it is scored on (an oracle choice, optimistic for the peer); its "
-              "decisions are checked against the real detector at the default 27.",
+              "decisions are checked against the real detector at the default 27. A best "
+              "threshold at either end of that range means the optimum may lie beyond it.",
               "- vidscene's `fast` thresholds were chosen on synthetic material composed from "
               "the same dev clips (other seeds), so the synthetic set favours it; the real "
               "clips are the fairer test, and they are few (a dev set, not a test set).",

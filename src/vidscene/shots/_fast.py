@@ -44,6 +44,8 @@ class FastSettings:
     """Minimum cut score above the local median for a cut."""
     cut_min_score: float = 0.22
     """Minimum absolute cut score."""
+    cut_changed_fraction: float = 0.25
+    """Smallest share of the picture a cut must change (after a global brightness fit)."""
     window: int = 12
     """Half-width (frames) of the neighbourhood for the adaptive threshold."""
     flash_frames: int = 4
@@ -205,6 +207,16 @@ def _push_error(A: np.ndarray, B: np.ndarray, mid: np.ndarray) -> float:
     return best
 
 
+def _changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of cells of RGB map ``b`` not explained by a global gain and offset of ``a``
+    (least squares on luma): the area a change really touched."""
+    ya, yb = (a @ _LUMA).ravel(), (b @ _LUMA).ravel()
+    va = float(ya.var())
+    gain = float(((ya - ya.mean()) * (yb - yb.mean())).mean() / va) if va > 1e-6 else 0.0
+    residual = np.abs(yb - (gain * (ya - ya.mean()) + yb.mean()))
+    return float((residual > max(0.01, 0.3 * float(yb.std()))).mean())
+
+
 def _pair_distance(feat: _Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cut-style distance between frames ``a[i]`` and ``b[i]`` (offsets into the window):
     half change of brightness-normalised colour histograms, half structural change of
@@ -328,6 +340,10 @@ class FastShotDetector(ShotDetector):
             if margin < s.cut_threshold:
                 continue
             if self._is_flash(t, float(d[t])):
+                continue
+            # A caption appearing or a brightness step changes part of the picture, or all of
+            # it in one affine way; a cut changes most of it in no such way.
+            if _changed_fraction(feat.small[t - 1], feat.small[t]) < s.cut_changed_fraction:
                 continue
             # Fast camera or object motion: the jump mostly disappears once shifted back.
             moved = _shifted_distance(feat.z[t - 1], feat.z[t], 4, 2)
