@@ -3,8 +3,8 @@
     python bench/speed.py                 # testvideo.mp4 + a ~90 s 720p composite, 3 runs each
     python bench/speed.py --quick         # testvideo.mp4 only, 1 run, no BENCHMARKS.md update
 
-For each 720p file, as separate child processes (so each one's peak memory can be read from
-``os.wait4``), run alternately, median of ``--runs``:
+For each 720p file, as separate child processes (each one's peak memory measured by GNU
+``time``), run alternately, median of ``--runs``:
 
 * **decode**: PyAV decodes every frame with the same threading as vidscene (``AUTO``) and
   nothing else: the floor any analysis must pay;
@@ -67,11 +67,31 @@ class Child:
     stderr: str
 
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def run_child(argv: Sequence[str], timeout: float = 900) -> Child:
-    """Run ``argv`` and read its own peak RSS with ``os.wait4`` (not the sum of all children)."""
+    """Run ``argv`` and read its own peak RSS.
+
+    Linux carries a parent's peak RSS into a child across fork and exec, so a child of this
+    (large) benchmark process would report at least the benchmark's own size. GNU ``time`` is
+    a tiny process that forks the command itself, so the peak it reports (``%M``) is the
+    command's; without it, ``os.wait4`` is used and the figure is an upper bound.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss_file:
+        wrapped = ([str(GNU_TIME), "-f", "%M", "-o", rss_file.name, *argv]
+                   if GNU_TIME.is_file() else list(argv))
+        child = _wait(wrapped, timeout)
+        text = Path(rss_file.name).read_text().strip() if GNU_TIME.is_file() else ""
+    if text.splitlines() and text.splitlines()[-1].isdigit():
+        child.max_rss_mib = int(text.splitlines()[-1]) / 1024
+    return child
+
+
+def _wait(argv: list[str], timeout: float) -> Child:
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
         deadline = start + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -222,7 +242,7 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], runs: int) -> 
         _report.provenance_md(info), "",
         f"Median of {runs} runs per command, commands alternated round by round; each command "
         "is its own child process, so times include interpreter start and imports, and peak "
-        "memory is that process's maximum resident set (`os.wait4`).", "",
+        "memory is that process's maximum resident set (GNU `time` `%M`).", "",
         "### Whole analysis against decoding alone", "",
         _report.table(["file", "decode only (PyAV, threads AUTO)", "`vidscene analyze`",
                        "analyze / decode", "analysis's own `timing.total_s`",
