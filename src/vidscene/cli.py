@@ -296,9 +296,10 @@ def list_cmd(db: DbOption = None) -> None:
     table.add_column("video", overflow="fold")
     for col in ("duration", "shots", "scenes", "created"):
         table.add_column(col, justify="right" if col != "created" else "left")
-    for e in entries:
-        table.add_row(e.id[:12], Path(e.path).name, f"{e.duration:.1f} s", str(e.shot_count),
-                      str(e.scene_count), e.created[:19].replace("T", " "))
+    for entry in entries:
+        table.add_row(entry.id[:12], Path(entry.path).name, f"{entry.duration:.1f} s",
+                      str(entry.shot_count), str(entry.scene_count),
+                      entry.created[:19].replace("T", " "))
     out.print(table)
 
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-__all__ = ["DESCRIPTOR_SIZE", "frame_descriptor", "select_keyframes", "shot_embedding"]
+__all__ = ["DESCRIPTOR_SIZE", "frame_descriptor", "select_by_descriptors", "select_keyframes",
+           "shot_embedding"]
 
 # -- descriptor layout ------------------------------------------------------------------------
 # Colour part: an HSV joint histogram. Hue means nothing for greys and near-blacks (it jumps
@@ -132,12 +133,22 @@ def select_keyframes(
         descriptors = np.stack([frame_descriptor(rgb) for _, rgb in frames])
     elif len(descriptors) != len(frames):
         raise ValueError(f"{len(descriptors)} descriptors for {len(frames)} frames")
+    return select_by_descriptors(indices, descriptors, k, min_distance=min_distance)
+
+
+def select_by_descriptors(
+    indices: Sequence[int], descriptors: np.ndarray, k: int = 1, *, min_distance: float = 0.0
+) -> list[int]:
+    """:func:`select_keyframes` for callers that kept only descriptors, not pixels (the
+    streaming pipeline keeps a descriptor and a small JPEG per sampled frame)."""
+    if k < 1 or len(indices) == 0:
+        return []
     distances = _cosine_distances(np.asarray(descriptors, dtype=np.float64))
-    medoid = _medoid(distances, np.arange(len(frames)))
+    medoid = _medoid(distances, np.arange(len(indices)))
     chosen = [medoid]
     if k > 1:
-        chosen = _cover(distances, medoid, min(k, len(frames)), min_distance)
-    return sorted({indices[i] for i in chosen})
+        chosen = _cover(distances, medoid, min(k, len(indices)), min_distance)
+    return sorted({int(indices[i]) for i in chosen})
 
 
 def shot_embedding(descriptors: np.ndarray) -> np.ndarray:

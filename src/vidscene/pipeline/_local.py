@@ -104,8 +104,7 @@ class _ShotBuilder:
         if not samples:
             samples = [self._fallback_sample(self.start, end)]
         descriptors = np.stack([s.descriptor for s in samples])
-        chosen = kf.select_keyframes([(s.index, s) for s in samples], self.k,
-                                     descriptors=descriptors)
+        chosen = kf.select_by_descriptors([s.index for s in samples], descriptors, self.k)
         by_index = {s.index: s for s in samples}
         self.closed.append(_ClosedShot(
             self.start, end, chosen, kf.shot_embedding(descriptors),

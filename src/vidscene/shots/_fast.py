@@ -349,12 +349,11 @@ class FastShotDetector(ShotDetector):
 
     def _cuts(self, lo: int, hi: int) -> list[_Candidate]:
         s, feat = self.settings, self._feat
-        n = len(feat)
         d = feat.step
         out: list[_Candidate] = []
         w = s.window
-        for t in np.flatnonzero(d > s.cut_min_score):
-            t = int(t)
+        for found in np.flatnonzero(d > s.cut_min_score):
+            t = int(found)
             if not lo <= t < hi:
                 continue
             if d[t] < d[max(1, t - 2): t + 3].max():
@@ -466,8 +465,8 @@ class FastShotDetector(ShotDetector):
             if n <= 2 * sc + 2:
                 continue
             D = feat.span[sc]
-            for c in np.flatnonzero(D > s.gradual_threshold):
-                c = int(c)
+            for peak in np.flatnonzero(D > s.gradual_threshold):
+                c = int(peak)
                 if not lo <= c < hi:
                     continue
                 left, right = max(sc, c - sc), min(n - sc, c + sc + 1)

@@ -44,7 +44,7 @@ def open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, 
         raise UnreadableVideo(p, f"cannot open: {_short(e)}") from None
     try:
         if not container.streams.video:
-            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+            kinds: list[str] = sorted({str(s.type) for s in container.streams}) or ["nothing"]
             raise NoVideoStream(p, f"no video stream (found: {', '.join(kinds)})")
         stream = container.streams.video[0]
         if stream.codec_context is None or not stream.codec_context.name:

@@ -106,10 +106,10 @@ class _TinySampler:
     def __call__(self, frame: av.VideoFrame, full_range: bool) -> np.ndarray:
         py, pu, pv = frame.planes
         iy, ic = self._indices(py.line_size, pu.line_size)
-        y4 = np.take(np.frombuffer(py, np.uint8), iy).astype(np.float32)
+        y4 = np.take(np.frombuffer(memoryview(py), np.uint8), iy).astype(np.float32)
         y = (y4[0::2, 0::2] + y4[1::2, 0::2] + y4[0::2, 1::2] + y4[1::2, 1::2]) * 0.25
-        u = np.take(np.frombuffer(pu, np.uint8), ic).astype(np.float32) - 128.0
-        v = np.take(np.frombuffer(pv, np.uint8), ic).astype(np.float32) - 128.0
+        u = np.take(np.frombuffer(memoryview(pu), np.uint8), ic).astype(np.float32) - 128.0
+        v = np.take(np.frombuffer(memoryview(pv), np.uint8), ic).astype(np.float32) - 128.0
         if not full_range:  # limited ("TV") range: luma 16..235, chroma 16..240
             y = (y - 16.0) * (255.0 / 219.0)
             u *= 255.0 / 224.0
