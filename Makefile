@@ -27,6 +27,8 @@ demo: $(VENV)/.installed
 	@echo "Report: $(OUT)/demo.html (open it in a browser)"
 
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
