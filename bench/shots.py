@@ -363,8 +363,10 @@ def markdown(summary: dict[str, Any], results: list[VideoRuns], tools: list[_pee
               "decisions are checked against the real detector at the default 27. A best "
               "threshold at either end of that range means the optimum may lie beyond it.",
               "- vidscene's `fast` thresholds were chosen on synthetic material composed from "
-              "the same dev clips (other seeds), so the synthetic set favours it; the real "
-              "clips are the fairer test, and they are few (a dev set, not a test set).",
+              "the same dev clips (other seeds), so the synthetic set favours it. The real "
+              "clips are the fairer test, but they are few and they are a dev set: a detector "
+              "calibrated on `real_cuts.json` is scored in-sample there. Neither set is a "
+              "held-out test set.",
               "- Clips that contain real cuts are never used as synthetic material (an "
               "unlabelled cut inside a composed shot would be scored as a false positive)."]
     return "\n".join(parts)

@@ -106,7 +106,8 @@ def _summary_table(rows: list[tuple[str, AnalysisResult]]) -> Table:
     for col, justify in [("video", "left"), ("id", "left"), ("duration", "right"),
                          ("shots", "right"), ("scenes", "right"), ("mean shot", "right"),
                          ("cuts/min", "right"), ("time", "right")]:
-        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(col, justify=justify,  # type: ignore[arg-type]
+                         overflow="fold", no_wrap=col != "video")
     for name, result in rows:
         a = result.analysis
         attrs = a.attributes

@@ -21,7 +21,6 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 
 import numpy as np
 
@@ -92,6 +91,8 @@ def load_plugins(registry: Registry[Attribute] = ATTRIBUTES) -> list[str]:
     """
     loaded = _PLUGINS.setdefault(registry, {})
     added: list[str] = []
+    from importlib import metadata  # here, not at import: it costs start-up time
+
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         name = entry_point.name
         if loaded.get(name) == entry_point.value:

@@ -26,15 +26,17 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from PIL import Image, UnidentifiedImageError
 
 from vidscene.analysis import Analysis, AnalysisResult, Shot
 from vidscene.errors import ConfigError
 from vidscene.report._base import EXPORTERS, Exporter, scene_index_of_shots
 from vidscene.report._timecode import seconds_to_timecode
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "report.html.j2"
 
@@ -609,6 +611,8 @@ class HtmlExporter(Exporter):
 
 @cache
 def _template() -> jinja2.Template:
+    import jinja2  # imported here: only an HTML export pays for it (start-up time)
+
     source = resources.files("vidscene.report").joinpath("templates", TEMPLATE).read_text("utf-8")
     env = jinja2.Environment(
         autoescape=True,  # file names and attribute values are untrusted text
