@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test lint bench-shots bench-speed clean
+.PHONY: demo test lint bench-shots bench-speed bench-memory clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,11 @@ bench-shots: $(VENV)/.installed-dev
 	$(BIN)/python bench/shots.py
 
 bench-speed: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/speed.py
+
+bench-memory: $(VENV)/.installed-dev
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache

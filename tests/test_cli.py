@@ -130,3 +130,61 @@ def test_demo_sample_end_to_end(demo_video, tmp_path: Path) -> None:
     a.check()
     truth = json.loads(demo_video.with_suffix(".truth.json").read_text())
     assert abs(len(a.shots) - (len(truth["transitions"]) + 1)) <= 3
+
+
+def _audio_only(path: Path) -> Path:
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("aac", rate=16000)
+        samples = (np.sin(np.arange(16000) / 5) * 0.3).astype(np.float32)[None]
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for packet in s.encode(frame):
+            c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    return path
+
+
+def test_audio_only_and_cut_off_header_are_one_line_errors(synthetic_video,
+                                                           tmp_path: Path) -> None:
+    video, _ = synthetic_video("mixed", seed=3, n_shots=8)
+    head = tmp_path / "head.mp4"
+    head.write_bytes(video.read_bytes()[:300])
+    tone = _audio_only(tmp_path / "tone.m4a")
+    proc = subprocess.run([sys.executable, "-m", "vidscene.cli", "analyze", str(tone), str(head),
+                           "--db", str(tmp_path / "s.db")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 2, proc.stderr
+    assert lines[0] == f"error: {tone}: no video stream (found: audio)"
+    assert lines[1].startswith(f"error: {head}: ")
+    assert "Traceback" not in proc.stderr
+
+
+def test_truncated_file_is_analysed_with_a_warning(synthetic_video, tmp_path: Path) -> None:
+    import av
+
+    video, truth = synthetic_video("mixed", seed=3, n_shots=8)
+    mkv = tmp_path / "whole.mkv"  # Matroska decodes without its index, as a cut-off file must
+    with av.open(str(video)) as src, av.open(str(mkv), "w") as dst:
+        s_in = src.streams.video[0]
+        s_out = dst.add_stream_from_template(s_in)
+        for packet in src.demux(s_in):
+            if packet.dts is not None:
+                packet.stream = s_out
+                dst.mux(packet)
+    data = mkv.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    out = tmp_path / "cut.json"
+    proc = subprocess.run([sys.executable, "-m", "vidscene.cli", "analyze", str(cut), "--json",
+                           str(out), "--db", str(tmp_path / "s.db"), "-q"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert 0 < doc["video"]["frame_count"] < truth.frame_count
+    assert proc.stderr.startswith(f"warning: {cut}: decoded ")
+    assert "truncated" in proc.stderr

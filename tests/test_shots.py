@@ -90,3 +90,22 @@ def test_shots_tile_the_video() -> None:
 def test_fade_in_at_start_opens_first_shot() -> None:
     shots = shots_from_transitions([Transition("fade", 0, 12, 0.9)], 50, fps=25.0)
     assert len(shots) == 1 and shots[0].transition_in.type == "fade"
+
+
+def test_detector_memory_is_bounded_on_long_input() -> None:
+    """The feature window must not grow with the video (a 2-hour file streams through)."""
+    import numpy as np
+
+    from vidscene.video import FrameBatch
+
+    rng = np.random.default_rng(0)
+    det = create_detector("fast")
+    base = rng.integers(0, 255, (36, 64, 3), dtype=np.uint8)
+    sizes = []
+    for b in range(60):  # 3,840 frames of one slowly drifting picture
+        tiny = np.repeat(base[None], 64, axis=0)
+        tiny = np.clip(tiny.astype(int) + b, 0, 255).astype(np.uint8)
+        det.process(FrameBatch(b * 64, tiny, np.arange(b * 64, b * 64 + 64) / 25.0))
+        sizes.append(len(det._feat))  # type: ignore[attr-defined]
+    assert max(sizes[10:]) == max(sizes[-10:]) < 600
+    assert det.flush() == []

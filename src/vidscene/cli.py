@@ -234,6 +234,11 @@ def _analyze_one(video: Path, settings: AnalyzeSettings, key: str, store: Result
         result = analyze(video, settings, info=info, progress=progress)
     finally:
         bar.remove_task(task)
+    decoded = result.analysis.video.frame_count
+    if info.frame_count and decoded < 0.95 * info.frame_count:
+        err.print(f"warning: {video}: decoded {decoded} of the {info.frame_count} frames the "
+                  "container announces (truncated or damaged?); the analysis covers those",
+                  highlight=False, soft_wrap=True)
     store.save(result, key)
     return result, False
 

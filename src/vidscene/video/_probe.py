@@ -45,7 +45,8 @@ def open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, 
     try:
         if not container.streams.video:
             kinds: list[str] = sorted({str(s.type) for s in container.streams}) or ["nothing"]
-            raise NoVideoStream(p, f"no video stream (found: {', '.join(kinds)})")
+            hint = "" if "audio" in kinds or "subtitle" in kinds else "; truncated or damaged?"
+            raise NoVideoStream(p, f"no video stream (found: {', '.join(kinds)}{hint})")
         stream = container.streams.video[0]
         if stream.codec_context is None or not stream.codec_context.name:
             raise UnsupportedVideo(p, "video codec not supported by the installed FFmpeg")
