@@ -11,7 +11,7 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -124,3 +124,18 @@ def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
                    len(lines))
         lines[start:end] = section
     path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+
+
+def publish(section: str, out: Path, document: dict[str, Any], text: str, write: bool,
+            log: Callable[[str], None]) -> None:
+    """The end of every benchmark run: JSON to ``out``, the Markdown to stdout and, on a full
+    run, into its section of ``BENCHMARKS.md``."""
+    import json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print(text)
+    if write:
+        write_section(section, text)
+        log(f"updated {BENCHMARKS_MD}")
+    log(f"wrote {out}")

@@ -90,9 +90,6 @@ def main(argv: list[str] | None = None) -> int:
                      "max_rss_mib": round(child.max_rss_mib, 1),
                      "shots": len(doc["shots"])})
         log(f"{path.name}: {video['frame_count']} frames, {child.max_rss_mib:.0f} MiB")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"info": info, "results": rows}, indent=1) + "\n",
-                        encoding="utf-8")
     growth = rows[-1]["max_rss_mib"] / rows[0]["max_rss_mib"]
     text = "\n".join([
         _report.provenance_md(info), "",
@@ -105,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Longest / shortest peak memory: **{growth:.2f}×** for "
         f"{rows[-1]['duration_s'] / rows[0]['duration_s']:.0f}× the length.",
     ])
-    print(text)
-    if not args.quick:
-        _report.write_section(SECTION, text)
-        log(f"updated {_report.BENCHMARKS_MD}")
+    _report.publish(SECTION, args.out, {"info": info, "results": rows}, text,
+                    not args.quick, log)
     return 0
 
 

@@ -13,7 +13,6 @@ a full run, the "Shot boundaries" section of ``BENCHMARKS.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -397,17 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(videos, tools, sweep, args.tolerance)
     summary = summarise(results, tools)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {"info": info, "settings": {"tolerance": args.tolerance, "synthetic_videos": n,
                                            "tools": [t.name for t in tools]},
                 "summary": summary, "videos": per_video(results)}
-    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     text = markdown(summary, results, tools, info, args.tolerance)
-    print(text)
-    if write:
-        _report.write_section(SECTION, text)
-        log(f"updated {_report.BENCHMARKS_MD}")
-    log(f"wrote {args.out}")
+    _report.publish(SECTION, args.out, document, text, write, log)
     return 0
 
 

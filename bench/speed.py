@@ -297,15 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         log(f"{path.name}:")
         results.append(measure_file(path, runs, log))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"info": info, "runs": runs, "results": results}, indent=1)
-                        + "\n", encoding="utf-8")
-    text = markdown(results, info, runs)
-    print(text)
-    if write:
-        _report.write_section(SECTION, text)
-        log(f"updated {_report.BENCHMARKS_MD}")
-    log(f"wrote {args.out}")
+    _report.publish(SECTION, args.out, {"info": info, "runs": runs, "results": results},
+                    markdown(results, info, runs), write, log)
     return 0
 
 

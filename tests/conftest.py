@@ -74,3 +74,25 @@ def demo_video() -> Path:
     if not path.is_file():
         pytest.skip("examples/demo.mp4 not built (run scripts/make_demo.py)")
     return path
+
+
+def write_audio_only(path: Path) -> Path:
+    """A one-second AAC tone with no video stream (a file vidscene must refuse clearly)."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream("aac", rate=16000)
+        samples = (np.sin(2 * np.pi * 440 * np.arange(16000) / 16000) * 0.3).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for packet in stream.encode(frame):
+            c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+    return path
+
+
+@pytest.fixture
+def audio_only_file(tmp_path: Path) -> Path:
+    return write_audio_only(tmp_path / "tone.m4a")

@@ -132,28 +132,12 @@ def test_demo_sample_end_to_end(demo_video, tmp_path: Path) -> None:
     assert abs(len(a.shots) - (len(truth["transitions"]) + 1)) <= 3
 
 
-def _audio_only(path: Path) -> Path:
-    import av
-    import numpy as np
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("aac", rate=16000)
-        samples = (np.sin(np.arange(16000) / 5) * 0.3).astype(np.float32)[None]
-        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-        frame.sample_rate = 16000
-        for packet in s.encode(frame):
-            c.mux(packet)
-        for packet in s.encode():
-            c.mux(packet)
-    return path
-
-
-def test_audio_only_and_cut_off_header_are_one_line_errors(synthetic_video,
+def test_audio_only_and_cut_off_header_are_one_line_errors(synthetic_video, audio_only_file,
                                                            tmp_path: Path) -> None:
     video, _ = synthetic_video("mixed", seed=3, n_shots=8)
     head = tmp_path / "head.mp4"
     head.write_bytes(video.read_bytes()[:300])
-    tone = _audio_only(tmp_path / "tone.m4a")
+    tone = audio_only_file
     proc = subprocess.run([sys.executable, "-m", "vidscene.cli", "analyze", str(tone), str(head),
                            "--db", str(tmp_path / "s.db")], capture_output=True, text=True)
     assert proc.returncode == 1

@@ -123,20 +123,9 @@ def test_not_a_video(tmp_path: Path) -> None:
         probe(p)
 
 
-def test_audio_only_file(tmp_path: Path) -> None:
-    p = tmp_path / "tone.m4a"
-    with av.open(str(p), "w") as c:
-        s = c.add_stream("aac", rate=16000)
-        t = np.arange(16000) / 16000
-        samples = (np.sin(2 * np.pi * 440 * t) * 0.3).astype(np.float32)[None, :]
-        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-        frame.sample_rate = 16000
-        for pk in s.encode(frame):
-            c.mux(pk)
-        for pk in s.encode():
-            c.mux(pk)
+def test_audio_only_file(audio_only_file: Path) -> None:
     with pytest.raises(NoVideoStream, match="no video stream"):
-        probe(p)
+        probe(audio_only_file)
 
 
 def test_truncated_file_keeps_what_decodes_or_fails_cleanly(tmp_path: Path) -> None:
