@@ -294,12 +294,15 @@ class FastShotDetector(ShotDetector):
         self.context = max(s.window + s.flash_frames + 3, max(s.gradual_scales) * 2 + s.max_gradual)
         self._feat = _Features(s.gradual_scales)
         self._done = 1  # decisions are final for anchors < _done (frame 0 cannot be a cut)
+        self._frame_interval: float | None = None
         self._last_emitted = 0
 
     def describe(self) -> str:
         return "fast (classic histogram/structure detector)"
 
     def process(self, batch: FrameBatch) -> list[Transition]:
+        if len(batch) > 1 and self._frame_interval is None:
+            self._frame_interval = float(np.median(np.diff(batch.times)))
         self._feat.append(batch.tiny)
         return self._decide(final=False)
 
@@ -370,13 +373,21 @@ class FastShotDetector(ShotDetector):
             if _changed_fraction(feat.small[t - 1], feat.small[t]) < s.cut_changed_fraction:
                 continue
             # Fast camera or object motion: the jump mostly disappears once shifted back.
-            moved = _shifted_distance(feat.z[t - 1], feat.z[t], 4, 2)
+            reach = self._motion_reach()
+            moved = _shifted_distance(feat.z[t - 1], feat.z[t], 2 * reach, reach)
             if moved < 0.5 * float(np.abs(feat.z[t - 1] - feat.z[t]).mean()) and moved < 0.45:
                 continue
             conf = 1.0 / (1.0 + np.exp(-(margin - s.cut_threshold) * 12.0))
             out.append(_Candidate("cut", feat.start + t, feat.start + t, feat.start + t,
                                   0.5 + 0.5 * conf, 2))
         return out
+
+    def _motion_reach(self) -> int:
+        """Vertical cells a camera may move between two frames (twice that horizontally):
+        2 at 25 fps and above, more at low frame rates, where one frame step spans more
+        motion (a 6 fps clip moves four times as far per frame)."""
+        interval = self._frame_interval or 0.04
+        return int(np.clip(round(2 * interval / 0.04), 2, 6))
 
     def _is_flash(self, t: int, jump: float) -> bool:
         """A frame from before the jump at ``t`` looks like one after it, within
