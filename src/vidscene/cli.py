@@ -354,6 +354,16 @@ def export_cmd(
         raise typer.Exit(1) from None
 
 
+def _mount_subcommands() -> None:
+    """Sub-apps of their own modules (they import heavy libraries only when run)."""
+    from vidscene.train.cli import train_app
+
+    app.add_typer(train_app, name="train")
+
+
+_mount_subcommands()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

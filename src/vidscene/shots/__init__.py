@@ -1,6 +1,6 @@
 """Shot detection: the ``ShotDetector`` interface, its registry and the built-in detectors."""
 
-from vidscene.shots import _fast  # noqa: F401  (registers "fast")
+from vidscene.shots import _fast, _transformer  # noqa: F401  (register "fast", "transformer")
 from vidscene.shots._base import (
     DETECTORS,
     VIDEO_START,
@@ -10,6 +10,7 @@ from vidscene.shots._base import (
     shots_from_transitions,
 )
 from vidscene.shots._fast import FastShotDetector
+from vidscene.shots._transformer import TransformerShotDetector
 
-__all__ = ["DETECTORS", "VIDEO_START", "FastShotDetector", "ShotDetector", "create_detector",
-           "follows", "shots_from_transitions"]
+__all__ = ["DETECTORS", "VIDEO_START", "FastShotDetector", "ShotDetector",
+           "TransformerShotDetector", "create_detector", "follows", "shots_from_transitions"]

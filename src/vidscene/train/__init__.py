@@ -1,41 +1,7 @@
-"""Training material: synthetic videos with known transitions (``vidscene.train.synth``)."""
+"""Training: synthetic videos with known transitions (:mod:`vidscene.train.synth`), datasets
+and training loops (:mod:`vidscene.train.shots_data`, :mod:`vidscene.train.shots_train`) and the
+``vidscene train`` commands (:mod:`vidscene.train.cli`).
 
-from vidscene.train.synth import (
-    DEFAULT_MIX,
-    NEGATIVE_KINDS,
-    PERMISSIVE_CLIPS,
-    PROCEDURAL_KINDS,
-    TRANSITION_KINDS,
-    ClipSource,
-    FrameSource,
-    GroundTruth,
-    NegativePlan,
-    ProceduralSource,
-    ShotPlan,
-    TruthEvent,
-    TruthTransition,
-    find_clips_dir,
-    make_video,
-    plan_video,
-    render_video,
-)
-
-__all__ = [
-    "DEFAULT_MIX",
-    "NEGATIVE_KINDS",
-    "PERMISSIVE_CLIPS",
-    "PROCEDURAL_KINDS",
-    "TRANSITION_KINDS",
-    "ClipSource",
-    "FrameSource",
-    "GroundTruth",
-    "NegativePlan",
-    "ProceduralSource",
-    "ShotPlan",
-    "TruthEvent",
-    "TruthTransition",
-    "find_clips_dir",
-    "make_video",
-    "plan_video",
-    "render_video",
-]
+Nothing is imported here on purpose: the CLI mounts ``vidscene.train.cli`` at start-up, and the
+composer and PyTorch should load only when a training or a benchmark needs them.
+"""

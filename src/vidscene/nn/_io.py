@@ -1,0 +1,98 @@
+"""Saving and loading models as safetensors files that describe themselves.
+
+One file holds everything needed to rebuild a model: the weights, the registry name, the full
+config and a model card (free-form JSON: training data, metrics, thresholds), all in the
+safetensors header's string metadata. Safetensors, not pickle, so loading a file can never run
+code; the header alone (config, card) can be read without touching the weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from vidscene.errors import ConfigError
+from vidscene.nn._registry import MODELS
+
+__all__ = ["FORMAT", "load_model", "save_model"]
+
+FORMAT = "vidscene.model/1"
+"""Value of the ``format`` metadata key; bumped if the layout of the metadata changes."""
+
+
+def _config_dict(model: nn.Module) -> dict[str, Any]:
+    config = getattr(model, "config", None)
+    if config is None:
+        raise ConfigError(f"{type(model).__name__} has no config to save")
+    to_dict = getattr(config, "to_dict", None)
+    return dict(to_dict()) if callable(to_dict) else asdict(config)
+
+
+def save_model(model: nn.Module, path: Path, card: dict[str, Any]) -> None:
+    """Write ``model``'s weights, registry name, config and ``card`` to ``path`` (safetensors).
+
+    The model must carry its registry name as ``model.name`` and a dataclass ``model.config``.
+    The write is atomic: a temporary file in the same folder is renamed over ``path`` only when
+    complete, so a reader (a detector loading weights while training saves a checkpoint) never
+    sees half a file."""
+    name = getattr(model, "name", None)
+    if not isinstance(name, str) or name not in MODELS:
+        raise ConfigError(f"{type(model).__name__} has no registered model name to save")
+    try:
+        metadata = {"format": FORMAT, "model": name,
+                    "config": json.dumps(_config_dict(model), sort_keys=True),
+                    "card": json.dumps(card, sort_keys=True)}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"model card or config is not JSON-serialisable: {exc}") from None
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp_name, metadata=metadata)
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; weights are meant to be shared
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def load_model(path: Path, *, map_location: str | torch.device = "cpu"
+               ) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model saved at ``path``; returns ``(model, card)``.
+
+    The model is in eval mode (detection is the common caller; training code calls
+    ``.train()``). A missing file, a file that is not a vidscene model, or weights that do not
+    fit the saved config raise ``ConfigError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="pt", device=str(map_location)) as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != FORMAT:
+                raise ConfigError(f"{path}: not a vidscene model file")
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        name = metadata["model"]
+        config = json.loads(metadata["config"])
+        card = json.loads(metadata["card"])
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable vidscene model file ({exc})") from None
+
+    model = MODELS.create(name, **config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ConfigError(f"{path}: weights do not fit model {name!r}: {exc}") from None
+    return model.to(map_location).eval(), card

@@ -1,0 +1,185 @@
+"""The learned shot detector ``transformer``: the ``shot-transformer`` model of
+:mod:`vidscene.nn`, run over overlapping windows of tiny frames.
+
+Streaming without seam errors: each window of ``W`` frames overlaps its neighbours by
+``margin`` frames on each side, and only a frame's prediction from a window where it sits at
+least ``margin`` frames from both edges is kept (at the video's own start and end, the edge
+frames are kept too). Every frame's prediction therefore comes from a window that saw
+``margin`` frames of context on each side, whatever the batch sizes.
+
+Decoding (shared with the trainer's validation, :func:`decode`): a transition starts at a local
+maximum of the ``start`` head above the threshold, spans the following frames while the
+``boundary`` head stays above 0.5, and takes the type the ``type`` head favours over its span.
+This keeps back-to-back transitions apart (each has its own start peak) and gives one
+transition per dissolve (the span, not repeated peaks).
+
+PyTorch is imported only when this detector is built, so the classic path stays light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidscene.analysis import Transition
+from vidscene.errors import ConfigError
+from vidscene.shots._base import DETECTORS, ShotDetector
+from vidscene.video import FrameBatch
+
+TYPE_NAMES = ("none", "cut", "dissolve", "fade", "wipe")
+"""Class order of the model's type head (``vidscene.nn.TRANSITION_CLASSES``)."""
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "nn" / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "shot-transformer-v1.safetensors"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per-frame probabilities: ``start`` (T,), ``boundary`` (T,), ``type`` (T, 5)."""
+
+    start: np.ndarray
+    boundary: np.ndarray
+    type: np.ndarray
+
+
+def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float = 0.5,
+           span_threshold: float = 0.5, max_span: int = 90,
+           complete: bool = True) -> tuple[list[Transition], int]:
+    """Transitions in ``p`` (row ``i`` of ``p`` is video frame ``offset + i``), looking for
+    starts from row ``begin`` on (earlier rows are context for the local-maximum test).
+
+    With ``complete=False`` more predictions will follow: a start is only judged once the two
+    frames after it are known, and a transition whose span runs into the last known frame is
+    left undecided. Returns the transitions and the row from which decoding must resume.
+    """
+    n = len(p.start)
+    limit = n if complete else n - 2
+    out: list[Transition] = []
+    t = resume = begin
+    while t < limit:
+        lo, hi = max(0, t - 2), min(n, t + 3)
+        if p.start[t] < threshold or p.start[t] < p.start[lo:hi].max():
+            t += 1
+            resume = t
+            continue
+        end = t
+        # The span runs on while the boundary head stays up, until the next start peak.
+        while (end + 1 < n and end + 1 - t < max_span
+               and p.boundary[end + 1] >= span_threshold
+               and p.start[end + 1] < threshold):
+            end += 1
+        if not complete and end + 1 >= n:
+            break  # the span may continue past what is known: decide later
+        kind = TYPE_NAMES[1 + int(np.argmax(p.type[t: end + 1, 1:].mean(axis=0)))]
+        last = t if kind == "cut" else end
+        out.append(Transition(kind, offset + t, offset + last, round(float(p.start[t]), 3)))
+        t = resume = end + 1
+    return out, resume
+
+
+@DETECTORS.register("transformer")
+class TransformerShotDetector(ShotDetector):
+    """Learned detector (see module doc); ``weights`` defaults to the shipped model."""
+
+    name = "transformer"
+
+    def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
+                 margin: int = 16, threads: int | None = None) -> None:
+        path = Path(weights) if weights else DEFAULT_WEIGHTS
+        if not path.is_file():
+            raise ConfigError(
+                f"no weights for the transformer detector at {path} (train them with "
+                "`vidscene train shots`, or use --detector fast)")
+        import torch
+
+        from vidscene.nn import ShotTransformer, load_model
+
+        if threads:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        model, self.card = load_model(path)
+        if not isinstance(model, ShotTransformer):
+            raise ConfigError(f"{path} holds a {type(model).__name__}, not a shot-transformer")
+        self.model = model.eval()
+        self.window = int(model.config.window)
+        if not 0 <= 2 * margin < self.window:
+            raise ConfigError(f"margin {margin} too large for a {self.window}-frame window")
+        self.margin = margin
+        self.threshold = float(threshold if threshold is not None
+                               else self.card.get("threshold", 0.5))
+        self.path = path
+        self._frames = np.empty((0, 36, 64, 3), np.uint8)
+        self._frames_start = 0  # video index of self._frames[0]
+        self._pred_start = np.empty(0, np.float32)
+        self._pred_boundary = np.empty(0, np.float32)
+        self._pred_type = np.empty((0, len(TYPE_NAMES)), np.float32)
+        self._pred_offset = 0  # video index of the first kept prediction
+        self._predicted_until = 0  # predictions are final for frames < this
+        self._last_emitted = -1
+        self._begin = 0  # row of the predictions where decoding resumes
+
+    def describe(self) -> str:
+        version = self.card.get("name", self.path.stem)
+        digest = self.card.get("sha256", "")
+        return f"{version}" + (f" (sha256:{digest[:12]})" if digest else "")
+
+    # -- streaming ---------------------------------------------------------------------------
+    def process(self, batch: FrameBatch) -> list[Transition]:
+        self._frames = np.concatenate([self._frames, batch.tiny])
+        self._run_windows(final=False)
+        return self._emit(final=False)
+
+    def flush(self) -> list[Transition]:
+        self._run_windows(final=True)
+        return self._emit(final=True)
+
+    def _run_windows(self, final: bool) -> None:
+        """Predict every frame that now has ``margin`` frames of context on both sides (and,
+        when ``final``, all remaining frames). Window positions depend only on the window and
+        margin, never on how the frames arrived, so results do not depend on batch sizes."""
+        w, m = self.window, self.margin
+        stop = self._frames_start + len(self._frames)
+        while self._predicted_until < stop:
+            p = self._predicted_until
+            win_start = max(0, p - m)
+            win_stop = win_start + w
+            if win_stop > stop:
+                if not final:
+                    break
+                win_stop, win_start = stop, max(0, stop - w)
+            frames = self._frames[win_start - self._frames_start: win_stop - self._frames_start]
+            torch = self._torch
+            with torch.inference_mode():
+                out = self.model(torch.from_numpy(np.ascontiguousarray(frames))[None])
+            keep_stop = stop if (final and win_stop == stop) else win_stop - m
+            a, b = p - win_start, keep_stop - win_start
+            self._pred_start = np.concatenate(
+                [self._pred_start, torch.sigmoid(out["start"][0]).numpy()[a:b]])
+            self._pred_boundary = np.concatenate(
+                [self._pred_boundary, torch.sigmoid(out["boundary"][0]).numpy()[a:b]])
+            self._pred_type = np.concatenate(
+                [self._pred_type, torch.softmax(out["type"][0], dim=-1).numpy()[a:b]])
+            self._predicted_until = keep_stop
+        # Frames more than one margin behind the next window are no longer needed.
+        drop = max(0, self._predicted_until - m - self._frames_start)
+        if drop:
+            self._frames = self._frames[drop:]
+            self._frames_start += drop
+
+    def _emit(self, final: bool) -> list[Transition]:
+        p = Predictions(self._pred_start, self._pred_boundary, self._pred_type)
+        found, resume = decode(p, offset=self._pred_offset, begin=self._begin,
+                               threshold=self.threshold, complete=final)
+        found = [t for t in found if t.first_frame > self._last_emitted]
+        if found:
+            self._last_emitted = found[-1].last_frame
+        # Drop decided rows, keeping two rows of context for the local-maximum test.
+        keep_from = max(0, resume - 2)
+        self._pred_start = self._pred_start[keep_from:]
+        self._pred_boundary = self._pred_boundary[keep_from:]
+        self._pred_type = self._pred_type[keep_from:]
+        self._pred_offset += keep_from
+        self._begin = resume - keep_from
+        return found
