@@ -95,6 +95,24 @@ def _vidscene_fast(path: Path, clock: FrameClock) -> list[Boundary]:
 _register(Tool("vidscene-fast", "vidscene `fast`", _vidscene_fast, typed=True))
 
 
+def _vidscene_transformer(path: Path, clock: FrameClock) -> list[Boundary]:
+    """The learned detector with the shipped weights, or those named by
+    ``$VIDSCENE_SHOT_WEIGHTS`` (to score a model being trained)."""
+    import os
+
+    from vidscene.shots import create_detector
+    from vidscene.video import FrameStream
+
+    weights = os.environ.get("VIDSCENE_SHOT_WEIGHTS") or None
+    detector = create_detector("transformer", weights=weights)
+    found = detector.detect(FrameStream(path, with_analysis=False))
+    return [Boundary(t.type, t.first_frame, t.last_frame) for t in found]
+
+
+_register(Tool("vidscene-transformer", "vidscene `transformer`", _vidscene_transformer,
+               typed=True))
+
+
 # -- PySceneDetect -----------------------------------------------------------------------------
 
 
