@@ -9,7 +9,7 @@ import pytest
 
 from vidscene.errors import ConfigError
 from vidscene.shots import create_detector
-from vidscene.shots._transformer import Predictions, decode
+from vidscene.shots._transformer import Predictions, decode, window_positions
 from vidscene.video import FrameBatch, FrameStream
 
 
@@ -82,3 +82,16 @@ def test_streaming_does_not_depend_on_batch_sizes(synthetic_video, tmp_path: Pat
     # Every emitted transition tiles: in order, non-overlapping, inside the video.
     assert all(x.last_frame < y.first_frame for x, y in zip(a, a[1:], strict=False))
     assert all(0 <= t.first_frame <= t.last_frame < len(frames) for t in a)
+
+
+def testwindow_positions_cover_every_frame_once_with_context() -> None:
+    for n in (5, 32, 33, 100, 257):
+        spans = window_positions(n, 32, 6)
+        kept = [f for _, _, a, b in spans for f in range(a, b)]
+        assert kept == list(range(n))
+        for win_start, win_stop, a, b in spans:
+            assert win_stop - win_start == min(32, n)
+            assert win_start == 0 or a - win_start >= 6
+            assert win_stop == n or win_stop - b >= 6
+    with pytest.raises(ConfigError):
+        window_positions(100, 32, 16)

@@ -199,19 +199,6 @@ def test_dataset_refuses_bad_settings(tmp_path: Path) -> None:
 # -- training -------------------------------------------------------------------------------
 
 
-def test_window_positions_cover_every_frame_once_with_context() -> None:
-    from vidscene.train.shots_train import _window_positions
-
-    for n in (5, 32, 33, 100, 257):
-        spans = _window_positions(n, 32, 6)
-        kept = [f for _, _, a, b in spans for f in range(a, b)]
-        assert kept == list(range(n))
-        for win_start, win_stop, a, b in spans:
-            assert win_stop - win_start == min(32, n)
-            assert win_start == 0 or a - win_start >= 6
-            assert win_stop == n or win_stop - b >= 6
-    with pytest.raises(ConfigError):
-        _window_positions(100, 32, 16)
 
 
 def test_two_steps_write_weights_card_and_a_resumable_checkpoint(tiny_data: Path,

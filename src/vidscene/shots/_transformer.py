@@ -79,6 +79,41 @@ def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float 
     return out, resume
 
 
+def next_window(p: int, known: int, window: int, margin: int, final: bool
+                ) -> tuple[int, int, int] | None:
+    """Where to run the model next: ``(win_start, win_stop, keep_stop)`` to predict frames
+    ``p..keep_stop`` when ``known`` frames are decoded, or None if more frames are needed.
+
+    The one rule for placing windows, used by the streaming detector and by whole-video
+    prediction (training validation), so both judge every frame from the same window: a window
+    starts ``margin`` frames before the first frame it predicts and keeps all but its last
+    ``margin`` frames, except the video's last window, which ends at the last frame.
+    """
+    if p >= known:
+        return None
+    win_start = max(0, p - margin)
+    win_stop = win_start + window
+    if win_stop <= known:
+        return win_start, win_stop, win_stop - margin
+    if not final:
+        return None
+    return max(0, known - window), known, known
+
+
+def window_positions(n: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """``(win_start, win_stop, keep_start, keep_stop)`` for a whole video of ``n`` frames, each
+    frame kept exactly once: :func:`next_window` applied until the end."""
+    if not 0 <= 2 * margin < window:
+        raise ConfigError(f"margin {margin} too large for a {window}-frame window")
+    out = []
+    p = 0
+    while (step := next_window(p, n, window, margin, final=True)) is not None:
+        win_start, win_stop, keep_stop = step
+        out.append((win_start, win_stop, p, keep_stop))
+        p = keep_stop
+    return out
+
+
 @DETECTORS.register("transformer")
 class TransformerShotDetector(ShotDetector):
     """Learned detector (see module doc); ``weights`` defaults to the shipped model."""
@@ -141,19 +176,13 @@ class TransformerShotDetector(ShotDetector):
         margin, never on how the frames arrived, so results do not depend on batch sizes."""
         w, m = self.window, self.margin
         stop = self._frames_start + len(self._frames)
-        while self._predicted_until < stop:
+        while (step := next_window(self._predicted_until, stop, w, m, final)) is not None:
             p = self._predicted_until
-            win_start = max(0, p - m)
-            win_stop = win_start + w
-            if win_stop > stop:
-                if not final:
-                    break
-                win_stop, win_start = stop, max(0, stop - w)
+            win_start, win_stop, keep_stop = step
             frames = self._frames[win_start - self._frames_start: win_stop - self._frames_start]
             torch = self._torch
             with torch.inference_mode():
                 out = self.model(torch.from_numpy(np.ascontiguousarray(frames))[None])
-            keep_stop = stop if (final and win_stop == stop) else win_stop - m
             a, b = p - win_start, keep_stop - win_start
             self._pred_start = np.concatenate(
                 [self._pred_start, torch.sigmoid(out["start"][0]).numpy()[a:b]])

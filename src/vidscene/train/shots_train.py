@@ -45,7 +45,7 @@ from torch import Tensor, nn
 from vidscene.errors import ConfigError
 from vidscene.metrics import Boundary, aggregate, match_transitions
 from vidscene.nn import TRANSITION_CLASSES, create_model, save_model
-from vidscene.shots._transformer import Predictions, decode
+from vidscene.shots._transformer import Predictions, decode, window_positions
 from vidscene.train.shots_data import TARGET_CLASSES, ShotVideo, load_dataset, load_video
 
 __all__ = ["MODEL_NAME", "TrainBatch", "predict_video", "train_shots"]
@@ -225,28 +225,6 @@ class ShotLoss:
 # -- validation --------------------------------------------------------------------------------
 
 
-def _window_positions(n: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:
-    """``(win_start, win_stop, keep_start, keep_stop)`` covering frames ``0..n`` once each, a
-    kept frame at least ``margin`` from its window's edges except at the video's ends."""
-    if not 0 <= 2 * margin < window:
-        raise ConfigError(f"margin {margin} too large for a {window}-frame window")
-    if n <= window:
-        return [(0, n, 0, n)]
-    out = []
-    p = 0
-    while p < n:
-        win_start = max(0, p - margin)
-        win_stop = win_start + window
-        if win_stop >= n:
-            win_stop, win_start = n, n - window
-            keep_stop = n
-        else:
-            keep_stop = win_stop - margin
-        out.append((win_start, win_stop, p, keep_stop))
-        p = keep_stop
-    return out
-
-
 @torch.inference_mode()
 def predict_video(model: nn.Module, frames: np.ndarray, *, window: int | None = None,
                   margin: int = VALIDATION_MARGIN, batch_size: int = 8) -> dict[str, Tensor]:
@@ -256,7 +234,7 @@ def predict_video(model: nn.Module, frames: np.ndarray, *, window: int | None = 
     config: Any = model.config
     window = int(window or config.window)
     margin = min(margin, (window - 1) // 4)  # short windows: keep most of each window
-    spans = _window_positions(len(frames), window, margin)
+    spans = window_positions(len(frames), window, margin)
     parts: dict[str, list[Tensor]] = {"start": [], "boundary": [], "type": []}
     for i in range(0, len(spans), batch_size):
         chunk = spans[i:i + batch_size]
