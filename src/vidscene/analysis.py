@@ -14,12 +14,12 @@ its JSON form is a stable contract (see ``docs/ARCHITECTURE.md``):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 SCHEMA = "vidscene.analysis/1"
 
-TransitionType = Literal["cut", "dissolve", "fade", "wipe", "other"]
 TRANSITION_TYPES: tuple[str, ...] = ("cut", "dissolve", "fade", "wipe", "other")
+"""Every value ``Transition.type`` may take."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,8 @@ class Analysis:
                 raise ValueError(f"shot {i} has index {s.index}")
             if s.start_frame != expected or s.end_frame <= s.start_frame:
                 raise ValueError(f"shot {i} [{s.start_frame},{s.end_frame}) breaks the tiling")
+            if s.transition_in is not None and s.transition_in.type not in TRANSITION_TYPES:
+                raise ValueError(f"shot {i}: unknown transition type {s.transition_in.type!r}")
             expected = s.end_frame
         if self.shots and expected != self.video.frame_count:
             raise ValueError(f"shots end at {expected}, video has {self.video.frame_count} frames")
