@@ -186,7 +186,9 @@ def _transnetv2(path: Path, clock: FrameClock) -> list[Boundary]:
     bicubic, as its own ``ffmpeg -s 48x27`` would; the package's reader needs an ffmpeg
     binary), ``predict_frames`` (100-frame windows, 50-frame steps), threshold 0.5 on the
     single-frame head. Each run of frames above the threshold is one boundary whose span
-    reaches the first frame after the run (where the next scene starts), untyped."""
+    reaches the first frame after the run (where the next scene starts). TransNetV2 does not
+    say which kind of transition it saw; like PySceneDetect's, its boundaries are scored as
+    cuts (so its false positives count against its cut precision), spans kept for matching."""
     import av
     import torch
 
@@ -206,7 +208,7 @@ def _transnetv2(path: Path, clock: FrameClock) -> list[Boundary]:
     positive = (single.numpy() > 0.5).astype(np.int8)
     edges = np.diff(np.concatenate([[0], positive, [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [Boundary(None, int(a), int(min(b, len(positive) - 1)))
+    return [Boundary("cut", int(a), int(min(b, len(positive) - 1)))
             for a, b in zip(starts, stops, strict=True) if a > 0]
 
 
