@@ -21,6 +21,10 @@ SCHEMA = "vidscene.analysis/1"
 TRANSITION_TYPES: tuple[str, ...] = ("cut", "dissolve", "fade", "wipe", "other")
 """Every value ``Transition.type`` may take."""
 
+SHOT_MODEL_CLASSES: tuple[str, ...] = ("none", "cut", "dissolve", "fade", "wipe")
+"""Class order of a learned shot model's per-frame type head: training targets, the model and
+the detector's decoding all read it from here."""
+
 
 @dataclass(frozen=True)
 class VideoInfo:

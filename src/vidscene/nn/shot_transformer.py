@@ -47,12 +47,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vidscene.analysis import SHOT_MODEL_CLASSES
 from vidscene.errors import ConfigError
 from vidscene.nn._registry import register_model
 
 __all__ = ["TRANSITION_CLASSES", "ShotTransformer", "ShotTransformerConfig"]
 
-TRANSITION_CLASSES: tuple[str, ...] = ("none", "cut", "dissolve", "fade", "wipe")
+TRANSITION_CLASSES = SHOT_MODEL_CLASSES
 """Class order of the ``type`` head: logit ``i`` of its last axis is ``TRANSITION_CLASSES[i]``."""
 
 _COARSE_SIZE = (9, 16)

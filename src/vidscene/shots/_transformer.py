@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vidscene.analysis import Transition
+from vidscene.analysis import SHOT_MODEL_CLASSES, Transition
 from vidscene.errors import ConfigError
 from vidscene.shots._base import DETECTORS, ShotDetector
 from vidscene.video import FrameBatch
 
-TYPE_NAMES = ("none", "cut", "dissolve", "fade", "wipe")
-"""Class order of the model's type head (``vidscene.nn.TRANSITION_CLASSES``)."""
+TYPE_NAMES = SHOT_MODEL_CLASSES
+"""Class order of the model's type head."""
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "nn" / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "shot-transformer-v1.safetensors"

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from vidscene.analysis import SHOT_MODEL_CLASSES
 from vidscene.errors import ConfigError, UnreadableVideo
 from vidscene.metrics import Boundary
 from vidscene.train.synth import (
@@ -70,7 +71,7 @@ __all__ = [
     "targets_from_truth",
 ]
 
-TARGET_CLASSES: tuple[str, ...] = ("none", "cut", "dissolve", "fade", "wipe")
+TARGET_CLASSES = SHOT_MODEL_CLASSES
 """Type-head classes, in index order (the same tuple as ``vidscene.nn.TRANSITION_CLASSES``;
 kept here too so that building data needs no torch)."""
 

@@ -60,9 +60,6 @@ VALIDATION_MARGIN = 16
 """Frames of context kept on each side of a window in validation (as the detector does)."""
 MIN_LR_FACTOR = 0.02
 
-if TRANSITION_CLASSES != TARGET_CLASSES:  # the data and the model must count classes alike
-    raise ImportError(f"model classes {TRANSITION_CLASSES} differ from data classes "
-                      f"{TARGET_CLASSES}")
 
 
 # -- label statistics and loss weights ----------------------------------------------------------
