@@ -30,13 +30,45 @@ def test_decode_cut_dissolve_and_back_to_back() -> None:
     p.start[20] = 0.8
     p.boundary[20:31] = 0.9
     _type(p, 20, 30, 2)  # dissolve 20..30
-    p.start[31] = 0.7  # a cut right after the dissolve: its own start peak
+    p.start[31] = 0.95  # a cut right after the dissolve: its own strong start peak
     p.boundary[31] = 0.9
     _type(p, 31, 31, 1)
     found, resume = decode(p)
     assert [(t.type, t.first_frame, t.last_frame) for t in found] == [
         ("cut", 10, 10), ("dissolve", 20, 30), ("cut", 31, 31)]
     assert resume == 60  # everything decided
+
+
+def test_decode_weak_peak_inside_a_run_does_not_split_it() -> None:
+    p = _pred(60)
+    p.start[20] = 0.8
+    p.boundary[20:41] = 0.9
+    p.start[30] = 0.6  # a dissolve's start head often wobbles: one transition, not two
+    _type(p, 20, 40, 2)
+    found, _ = decode(p)
+    assert [(t.type, t.first_frame, t.last_frame) for t in found] == [("dissolve", 20, 40)]
+
+
+def test_decode_joins_the_two_halves_of_a_fade_and_needs_confidence() -> None:
+    p = _pred(80)
+    p.start[10] = 0.9
+    p.boundary[10:20] = 0.9  # fade out ...
+    p.boundary[25:34] = 0.9  # ... hold black 5 frames, fade in
+    p.start[25] = 0.6
+    _type(p, 10, 33, 3)
+    p.boundary[50:55] = 0.9  # a run the start head never confirms: not a transition
+    p.start[52] = 0.3
+    _type(p, 50, 54, 2)
+    p.start[70] = 0.8  # a lone start peak the boundary head missed: a cut
+    _type(p, 70, 70, 1)
+    found, _ = decode(p)
+    assert [(t.type, t.first_frame, t.last_frame) for t in found] == [
+        ("fade", 10, 33), ("cut", 70, 70)]
+    assert found[0].confidence == pytest.approx(0.9)
+    # Too far apart, the halves are two fades.
+    found, _ = decode(p, fade_gap=3)
+    assert [(t.type, t.first_frame, t.last_frame) for t in found][:2] == [
+        ("fade", 10, 19), ("fade", 25, 33)]
 
 
 def test_decode_waits_for_an_unfinished_span() -> None:

@@ -185,6 +185,16 @@ def test_dataset_is_reused_and_deterministic(tiny_data: Path, tmp_path: Path,
     assert np.array_equal(a.targets.type, b.targets.type)
 
 
+def test_parallel_composition_gives_the_same_videos(tiny_data: Path, tmp_path: Path) -> None:
+    files = build_dataset(tmp_path, videos=2, seed=3, clips_dir=None, size=(96, 54), jobs=2,
+                          **TINY_RECIPE)
+    assert [p.name for p in files] == sorted(p.name for p in tiny_data.glob("*.npz"))
+    for path in files:
+        a, b = load_video(path), load_video(tiny_data / path.name)
+        assert np.array_equal(a.frames, b.frames)
+        assert np.array_equal(a.targets.boundary, b.targets.boundary)
+
+
 def test_dataset_refuses_bad_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         build_dataset(tmp_path, videos=0, seed=0, clips_dir=None)
@@ -192,6 +202,8 @@ def test_dataset_refuses_bad_settings(tmp_path: Path) -> None:
         build_dataset(tmp_path, videos=1, seed=0, clips_dir=tmp_path / "missing")
     with pytest.raises(ConfigError):
         build_dataset(tmp_path, videos=1, seed=0, clips_dir=None, colour="red")
+    with pytest.raises(ConfigError, match="jobs"):
+        build_dataset(tmp_path, videos=1, seed=0, clips_dir=None, jobs=0)
     with pytest.raises(ConfigError):
         load_dataset(tmp_path / "nothing-here")
 

@@ -7,11 +7,10 @@ least ``margin`` frames from both edges is kept (at the video's own start and en
 frames are kept too). Every frame's prediction therefore comes from a window that saw
 ``margin`` frames of context on each side, whatever the batch sizes.
 
-Decoding (shared with the trainer's validation, :func:`decode`): a transition starts at a local
-maximum of the ``start`` head above the threshold, spans the following frames while the
-``boundary`` head stays above 0.5, and takes the type the ``type`` head favours over its span.
-This keeps back-to-back transitions apart (each has its own start peak) and gives one
-transition per dissolve (the span, not repeated peaks).
+Decoding (shared with the trainer's validation, :func:`decode`): a transition is a run of
+frames where the ``boundary`` head is up, split where the ``start`` head peaks again (back-to-back
+transitions), kept when the ``start`` head's highest value in it reaches the threshold, and typed
+by the ``type`` head over its span; the two halves of a fade through black are joined.
 
 PyTorch is imported only when this detector is built, so the classic path stays light.
 """
@@ -45,36 +44,76 @@ class Predictions:
 
 
 def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float = 0.5,
-           span_threshold: float = 0.5, max_span: int = 90,
-           complete: bool = True) -> tuple[list[Transition], int]:
+           span_threshold: float = 0.3, split_threshold: float = 0.9, max_span: int = 90,
+           fade_gap: int = 12, complete: bool = True) -> tuple[list[Transition], int]:
     """Transitions in ``p`` (row ``i`` of ``p`` is video frame ``offset + i``), looking for
-    starts from row ``begin`` on (earlier rows are context for the local-maximum test).
+    them from row ``begin`` on (earlier rows are context for the peak tests).
 
-    With ``complete=False`` more predictions will follow: a start is only judged once the two
-    frames after it are known, and a transition whose span runs into the last known frame is
-    left undecided. Returns the transitions and the row from which decoding must resume.
+    A candidate is a run of frames where the ``boundary`` head is at least ``span_threshold``
+    (or a lone peak of the ``start`` head, a cut the boundary head under-calls). A run is split
+    where the ``start`` head peaks again at ``split_threshold`` or more (back-to-back
+    transitions), and two fades less than ``fade_gap`` frames apart are one fade through a held
+    colour (the out and the in are often called apart). A candidate is kept when the highest
+    ``start`` probability in it (its confidence) reaches ``threshold``; its type is the one the
+    ``type`` head favours over the run. Runs rather than start peaks alone, because the first
+    frame of a slow dissolve is ambiguous and the start head spreads over several frames there.
+
+    With ``complete=False`` more predictions will follow: a candidate whose run (or fade gap)
+    reaches the last known rows is left undecided. Returns the transitions and the row from
+    which decoding must resume.
     """
     n = len(p.start)
     limit = n if complete else n - 2
+
+    def peak(k: int, level: float) -> bool:
+        return bool(p.start[k] >= level and p.start[k] >= p.start[max(0, k - 2):k + 3].max())
+
+    def opens(k: int) -> bool:
+        return bool(p.boundary[k] >= span_threshold or peak(k, threshold))
+
+    def run_end(t: int) -> int:
+        end = t
+        while (end + 1 < n and end + 1 - t < max_span
+               and p.boundary[end + 1] >= span_threshold
+               and not (end + 1 - t >= 3 and peak(end + 1, split_threshold))):
+            end += 1
+        return end
+
+    def kind_of(a: int, b: int) -> str:
+        return TYPE_NAMES[1 + int(np.argmax(p.type[a:b + 1, 1:].mean(axis=0)))]
+
     out: list[Transition] = []
     t = resume = begin
     while t < limit:
-        lo, hi = max(0, t - 2), min(n, t + 3)
-        if p.start[t] < threshold or p.start[t] < p.start[lo:hi].max():
+        if not opens(t):
             t += 1
             resume = t
             continue
-        end = t
-        # The span runs on while the boundary head stays up, until the next start peak.
-        while (end + 1 < n and end + 1 - t < max_span
-               and p.boundary[end + 1] >= span_threshold
-               and p.start[end + 1] < threshold):
-            end += 1
+        end = run_end(t)
         if not complete and end + 1 >= n:
-            break  # the span may continue past what is known: decide later
-        kind = TYPE_NAMES[1 + int(np.argmax(p.type[t: end + 1, 1:].mean(axis=0)))]
-        last = t if kind == "cut" else end
-        out.append(Transition(kind, offset + t, offset + last, round(float(p.start[t]), 3)))
+            break  # the run may continue past what is known: decide later
+        kind = kind_of(t, end)
+        undecided = False
+        while kind == "fade":
+            nxt = next((k for k in range(end + 1, min(n, end + 1 + fade_gap)) if opens(k)), None)
+            if nxt is None:
+                undecided = not complete and end + fade_gap >= n
+                break
+            nxt_end = run_end(nxt)
+            if (not complete and nxt_end + 1 >= n) or kind_of(nxt, nxt_end) != "fade":
+                undecided = not complete and nxt_end + 1 >= n
+                break
+            end = nxt_end
+        if undecided:
+            break
+        lo = max(0, t - 2)
+        score = float(p.start[lo:end + 1].max())
+        if score >= threshold:
+            if kind == "cut":
+                first = last = lo + int(np.argmax(p.start[lo:end + 1]))
+            else:
+                first, last = t, end
+            out.append(Transition(kind, offset + first, offset + last, round(score, 3)))
         t = resume = end + 1
     return out, resume
 

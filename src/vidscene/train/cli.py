@@ -7,6 +7,7 @@ training modules are imported inside the commands, so ``vidscene --help`` stays 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -78,6 +79,9 @@ def shots_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT.ckpt.")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for PyTorch.")
                        ] = 2,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=0, help="Processes composing videos in parallel (the videos do not "
+        "depend on it); 0 means one per CPU core.")] = 0,
     clips: Annotated[Path | None, typer.Option(
         "--clips", help="Development clips folder (default: $VIDSCENE_CLIPS or "
         "../shared/data/clips; without one, procedural content only).", show_default=False,
@@ -94,8 +98,8 @@ def shots_cmd(
         w, h = _size(size)
         _train_shots(videos=videos, epochs=epochs, out=out,
                      data_dir=data_dir or _default_data_dir(), seed=seed, resume=resume,
-                     threads=threads, clips=clips, size=(w, h), batch_size=batch_size,
-                     quiet=quiet)
+                     threads=threads, jobs=jobs or os.cpu_count() or 1, clips=clips,
+                     size=(w, h), batch_size=batch_size, quiet=quiet)
     except typer.BadParameter as e:
         _err.print(f"[bold red]error:[/] --size: {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -105,8 +109,8 @@ def shots_cmd(
 
 
 def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: int, resume: bool,
-                 threads: int, clips: Path | None, size: tuple[int, int], batch_size: int,
-                 quiet: bool) -> None:
+                 threads: int, jobs: int, clips: Path | None, size: tuple[int, int],
+                 batch_size: int, quiet: bool) -> None:
     from vidscene.errors import ConfigError
     from vidscene.train.shots_data import build_dataset
     from vidscene.train.synth import find_clips_dir
@@ -118,7 +122,7 @@ def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: i
         _err.print("no development clips found: composing from procedural content only",
                    highlight=False)
     build_dataset(data_dir, videos=videos, seed=seed, clips_dir=clips_dir, size=size,
-                  progress=not quiet)
+                  progress=not quiet, jobs=jobs)
 
     from vidscene.train.shots_train import train_shots  # imports torch: only now
 

@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -411,6 +412,11 @@ def _compose(spec: VideoSpec, clips_dir: Path | None, work_dir: Path
     return frames, truth
 
 
+def _build_one(spec: VideoSpec, clips_dir: Path | None, work_dir: Path, out_dir: Path) -> None:
+    frames, truth = _compose(spec, clips_dir, work_dir)
+    _save(out_dir / spec.file_name, spec, frames, truth)
+
+
 def _spans(items: Sequence[Any]) -> np.ndarray:
     return np.array([[i.first_frame, i.last_frame] for i in items], np.int32).reshape(-1, 2)
 
@@ -448,20 +454,23 @@ def _progress_bar(enabled: bool) -> Any:
 
 def build_dataset(out_dir: str | Path, *, videos: int, seed: int, clips_dir: str | Path | None,
                   size: tuple[int, int] = (160, 90), real_cuts: str | Path = REAL_CUTS,
-                  progress: bool = False, **overrides: Any) -> list[Path]:
+                  progress: bool = False, jobs: int = 1, **overrides: Any) -> list[Path]:
     """Compose, encode, decode and cache ``videos`` synthetic videos; return their ``.npz`` files.
 
     ``clips_dir`` None means procedural content only (tests, machines without the clips).
     ``size`` is the base frame size (each video varies its area and aspect around it).
     ``overrides`` pin recipe fields of every video (``n_shots``, ``shot_frames``,
     ``gradual_frames``, ``box``), for small test sets. Files already in ``out_dir``
-    with the same recipe are reused, so an interrupted build resumes where it stopped; only one
-    video is in memory at a time. Writes ``dataset.json`` (recipe, clip split, file list).
+    with the same recipe are reused, so an interrupted build resumes where it stopped; each of
+    the ``jobs`` worker processes holds one video in memory at a time. Writes ``dataset.json``
+    (recipe, clip split, file list).
     """
     if videos < 1:
         raise ConfigError(f"videos must be at least 1, got {videos}")
     if seed < 0:
         raise ConfigError(f"seed must not be negative, got {seed}")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs}")
     out = Path(out_dir)
     clips = Path(clips_dir) if clips_dir is not None else None
     if clips is not None and not clips.is_dir():
@@ -482,25 +491,33 @@ def build_dataset(out_dir: str | Path, *, videos: int, seed: int, clips_dir: str
     work.mkdir(exist_ok=True)
     files: list[Path] = []
     entries: list[dict[str, Any]] = []
+    missing = [spec for spec in specs if not (out / spec.file_name).is_file()]
     try:
         with _progress_bar(progress) as bar:
-            task = bar.add_task("composing videos", total=len(specs))
-            for spec in specs:
-                path = out / spec.file_name
-                if not path.is_file():
-                    frames, truth = _compose(spec, clips, work)
-                    _save(path, spec, frames, truth)
-                    del frames
-                with np.load(path) as data:
-                    entries.append({"file": path.name, "split": spec.split,
-                                    "frames": int(len(data["start"])),
-                                    "transitions": int(data["start"].sum()),
-                                    "clips": list(spec.clips),
-                                    "procedural": list(spec.procedural)})
-                files.append(path)
-                bar.advance(task)
+            task = bar.add_task("composing videos", total=len(specs),
+                                completed=len(specs) - len(missing))
+            if jobs > 1 and len(missing) > 1:
+                # Each video has its own seed and work file, so processes need no coordination
+                # and the result does not depend on how many run.
+                with ProcessPoolExecutor(max_workers=jobs) as pool:
+                    for _ in pool.map(_build_one, missing, [clips] * len(missing),
+                                      [work] * len(missing), [out] * len(missing)):
+                        bar.advance(task)
+            else:
+                for spec in missing:
+                    _build_one(spec, clips, work, out)
+                    bar.advance(task)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    for spec in specs:
+        path = out / spec.file_name
+        with np.load(path) as data:
+            entries.append({"file": path.name, "split": spec.split,
+                            "frames": int(len(data["start"])),
+                            "transitions": int(data["start"].sum()),
+                            "clips": list(spec.clips),
+                            "procedural": list(spec.procedural)})
+        files.append(path)
     index = {
         "schema": DATASET_SCHEMA,
         "videos": videos,

@@ -6,9 +6,10 @@ windows of tiny frames. Choices and why:
 * **Windows with transitions are oversampled** (half the windows are placed around a random
   transition start): transitions cover a few percent of frames, so uniform windows would spend
   most steps on "nothing happens".
-* **Light augmentation** per window (brightness, contrast, per-channel colour gain, mirror):
-  applied to the whole window alike, so it never creates a change the labels do not describe,
-  while the model cannot key on the absolute palette or brightness of the material.
+* **Augmentation** per window (reframing crop, brightness, contrast, per-channel colour gain,
+  mirror): applied to the whole window alike, so it never creates a change the labels do not
+  describe, while the model cannot key on the absolute palette, brightness or framing of the
+  material; light film grain, different in every frame, as real noisy sources have.
 * **Losses**: BCE on ``start`` and ``boundary`` with a positive weight of √(negatives /
   positives) (the full ratio over-predicts on rare positives; the root keeps recall without a
   flood of false alarms), cross-entropy on ``type`` with class weights ∝ 1/√frequency.
@@ -131,13 +132,27 @@ def _window_start(video: ShotVideo, window: int, rng: np.random.Generator) -> in
 
 
 def _augment(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The same photometric change and mirror over the whole window (never a fake change)."""
+    """The same photometric change, reframing and mirror over the whole window (never a fake
+    change), plus film grain that differs per frame, as a real noisy source does."""
     x = frames.astype(np.float32)
+    if rng.random() < 0.3:
+        # Reframe: a crop of 75-100 % of the picture scaled back up, as another framing or a
+        # zoomed transfer of the same material would give.
+        n, h, w, _ = x.shape
+        scale = rng.uniform(0.75, 1.0)
+        ch, cw = max(8, round(h * scale)), max(8, round(w * scale))
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        crop = torch.from_numpy(np.ascontiguousarray(x[:, y0:y0 + ch, x0:x0 + cw]))
+        x = F.interpolate(crop.permute(0, 3, 1, 2), size=(h, w), mode="bilinear",
+                          align_corners=False).permute(0, 2, 3, 1).numpy()
     if rng.random() < 0.8:
         mean = float(x.mean())
         contrast = rng.uniform(0.7, 1.3)
         gain = rng.uniform(0.7, 1.3) * rng.uniform(0.9, 1.1, 3).astype(np.float32)
         x = ((x - mean) * contrast + mean) * gain
+    if rng.random() < 0.3:
+        grain = rng.standard_normal((*x.shape[:3], 1), dtype=np.float32)  # luma grain: cheap
+        x = x + grain * np.float32(rng.uniform(1.0, 6.0))
     if rng.random() < 0.5:
         x = x[:, :, ::-1]
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
