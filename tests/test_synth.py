@@ -283,3 +283,18 @@ def test_demo_matches_its_truth_and_licences(demo_video: Path) -> None:
     for clip in {name.split("@")[0] for name in truth.sources}:
         assert clip in PERMISSIVE_CLIPS
         assert clip in notice
+
+
+def test_crop_boxes_stay_inside_the_clip_at_full_frame() -> None:
+    # At zoom 1 the free range is zero and rounding once gave a box 1e-14 left of the picture,
+    # which the resampler refuses: boxes must be clipped to the picture.
+    from vidscene.train.synth import _ClipLook
+
+    source = object.__new__(ClipSource)
+    source.width, source.height = 352, 288
+    look = _ClipLook(centre0=(0.884, 0.7309), centre1=(1.0, 0.4036), zoom0=1.0554, zoom1=1.0,
+                     flip=False, gains=np.ones(3, np.float32), contrast=1.0, saturation=1.0)
+    boxes = source._boxes(400, (100, 178), look)
+    assert (boxes[:, :2] >= 0).all()
+    assert (boxes[:, 2] <= 352).all() and (boxes[:, 3] <= 288).all()
+    assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()

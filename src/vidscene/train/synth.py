@@ -529,9 +529,13 @@ class ClipSource:
         fx = look.centre0[0] + (look.centre1[0] - look.centre0[0]) * p
         fy = look.centre0[1] + (look.centre1[1] - look.centre0[1]) * p
         bw, bh = base_w / zoom, base_h / zoom
-        x0 = fx * (self.width - bw)
-        y0 = fy * (self.height - bh)
-        return np.stack([x0, y0, x0 + bw, y0 + bh], axis=1)
+        # Clipped: at zoom 1 the free range is 0 and rounding can leave -1e-14, which the
+        # resampler refuses.
+        x0 = np.maximum(fx * (self.width - bw), 0.0)
+        y0 = np.maximum(fy * (self.height - bh), 0.0)
+        x1 = np.minimum(x0 + bw, self.width)
+        y1 = np.minimum(y0 + bh, self.height)
+        return np.stack([x0, y0, x1, y1], axis=1)
 
     def _decode(self, targets: np.ndarray, size: tuple[int, int], look: _ClipLook) -> np.ndarray:
         n = len(targets)
