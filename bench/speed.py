@@ -110,8 +110,10 @@ def _wait(argv: list[str], timeout: float) -> Child:
                      out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
-def build_long(clips: Path, dest: Path, log: Callable[[str], None]) -> Path:
-    """Encode the long 720p composite once (H.264, CRF 23, 25 fps); reused from the cache."""
+def build_long(clips: Path, dest: Path, log: Callable[[str], None],
+               size: tuple[int, int] = (1280, 720)) -> Path:
+    """Encode the long composite once (H.264, CRF 23, 25 fps, every frame scaled to ``size``);
+    reused from the cache."""
     if dest.is_file():
         return dest
     import av
@@ -121,7 +123,7 @@ def build_long(clips: Path, dest: Path, log: Callable[[str], None]) -> Path:
     partial = dest.with_suffix(".partial.mp4")
     with av.open(str(partial), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(25))
-        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.options = {"crf": "23", "preset": "veryfast"}
         count = 0
         for name in LONG_SOURCES:
@@ -129,7 +131,7 @@ def build_long(clips: Path, dest: Path, log: Callable[[str], None]) -> Path:
                 video = src.streams.video[0]
                 video.thread_type = "AUTO"
                 for frame in src.decode(video):
-                    scaled = frame.reformat(1280, 720, format="yuv420p")
+                    scaled = frame.reformat(size[0], size[1], format="yuv420p")
                     scaled.pts, scaled.time_base = count, Fraction(1, 25)
                     count += 1
                     for packet in stream.encode(scaled):

@@ -56,7 +56,7 @@ def test_decode_joins_the_two_halves_of_a_fade_and_needs_confidence() -> None:
     p.boundary[25:34] = 0.9  # ... hold black 5 frames, fade in
     p.start[25] = 0.6
     _type(p, 10, 33, 3)
-    p.boundary[50:55] = 0.9  # a run the start head never confirms: not a transition
+    p.boundary[50:55] = 0.4  # a weak run the start head does not confirm: not a transition
     p.start[52] = 0.3
     _type(p, 50, 54, 2)
     p.start[70] = 0.8  # a lone start peak the boundary head missed: a cut
@@ -65,6 +65,9 @@ def test_decode_joins_the_two_halves_of_a_fade_and_needs_confidence() -> None:
     assert [(t.type, t.first_frame, t.last_frame) for t in found] == [
         ("fade", 10, 33), ("cut", 70, 70)]
     assert found[0].confidence == pytest.approx(0.9)
+    # Gradual transitions have their own threshold; cuts keep theirs.
+    found, _ = decode(p, gradual_threshold=0.95)
+    assert [(t.type, t.first_frame) for t in found] == [("cut", 70)]
     # Too far apart, the halves are two fades.
     found, _ = decode(p, fade_gap=3)
     assert [(t.type, t.first_frame, t.last_frame) for t in found][:2] == [

@@ -44,8 +44,9 @@ class Predictions:
 
 
 def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float = 0.5,
-           span_threshold: float = 0.3, split_threshold: float = 0.9, max_span: int = 90,
-           fade_gap: int = 12, complete: bool = True) -> tuple[list[Transition], int]:
+           gradual_threshold: float | None = None, span_threshold: float = 0.3,
+           split_threshold: float = 0.9, max_span: int = 90, fade_gap: int = 12,
+           complete: bool = True) -> tuple[list[Transition], int]:
     """Transitions in ``p`` (row ``i`` of ``p`` is video frame ``offset + i``), looking for
     them from row ``begin`` on (earlier rows are context for the peak tests).
 
@@ -53,10 +54,14 @@ def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float 
     (or a lone peak of the ``start`` head, a cut the boundary head under-calls). A run is split
     where the ``start`` head peaks again at ``split_threshold`` or more (back-to-back
     transitions), and two fades less than ``fade_gap`` frames apart are one fade through a held
-    colour (the out and the in are often called apart). A candidate is kept when the highest
-    ``start`` probability in it (its confidence) reaches ``threshold``; its type is the one the
-    ``type`` head favours over the run. Runs rather than start peaks alone, because the first
-    frame of a slow dissolve is ambiguous and the start head spreads over several frames there.
+    colour (the out and the in are often called apart). Its type is the one the ``type`` head
+    favours over the run. A cut is kept when the highest ``start`` probability near it (its
+    confidence) reaches ``threshold``; a gradual transition when its confidence, the higher of
+    that peak and the mean ``boundary`` probability over its span, reaches
+    ``gradual_threshold`` (default: ``threshold``). Runs and span means rather than start peaks
+    alone, because the first frame of a slow dissolve is ambiguous and the start head spreads
+    over several frames there; the two thresholds are calibrated apart because the two scores
+    are not on the same scale.
 
     With ``complete=False`` more predictions will follow: a candidate whose run (or fade gap)
     reaches the last known rows is left undecided. Returns the transitions and the row from
@@ -108,11 +113,14 @@ def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float 
             break
         lo = max(0, t - 2)
         score = float(p.start[lo:end + 1].max())
-        if score >= threshold:
-            if kind == "cut":
-                first = last = lo + int(np.argmax(p.start[lo:end + 1]))
-            else:
-                first, last = t, end
+        if kind == "cut":
+            first = last = lo + int(np.argmax(p.start[lo:end + 1]))
+            keep = score >= threshold
+        else:
+            first, last = t, end
+            score = max(score, float(p.boundary[t:end + 1].mean()))
+            keep = score >= (threshold if gradual_threshold is None else gradual_threshold)
+        if keep:
             out.append(Transition(kind, offset + first, offset + last, round(score, 3)))
         t = resume = end + 1
     return out, resume
@@ -160,7 +168,8 @@ class TransformerShotDetector(ShotDetector):
     name = "transformer"
 
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
-                 margin: int = 16, threads: int | None = None) -> None:
+                 gradual_threshold: float | None = None, margin: int = 16,
+                 threads: int | None = None) -> None:
         path = Path(weights) if weights else DEFAULT_WEIGHTS
         if not path.is_file():
             raise ConfigError(
@@ -183,6 +192,9 @@ class TransformerShotDetector(ShotDetector):
         self.margin = margin
         self.threshold = float(threshold if threshold is not None
                                else self.card.get("threshold", 0.5))
+        gradual = (gradual_threshold if gradual_threshold is not None
+                   else self.card.get("gradual_threshold"))
+        self.gradual_threshold = float(gradual) if gradual is not None else self.threshold
         self.path = path
         self._frames = np.empty((0, 36, 64, 3), np.uint8)
         self._frames_start = 0  # video index of self._frames[0]
@@ -239,7 +251,8 @@ class TransformerShotDetector(ShotDetector):
     def _emit(self, final: bool) -> list[Transition]:
         p = Predictions(self._pred_start, self._pred_boundary, self._pred_type)
         found, resume = decode(p, offset=self._pred_offset, begin=self._begin,
-                               threshold=self.threshold, complete=final)
+                               threshold=self.threshold,
+                               gradual_threshold=self.gradual_threshold, complete=final)
         found = [t for t in found if t.first_frame > self._last_emitted]
         if found:
             self._last_emitted = found[-1].last_frame

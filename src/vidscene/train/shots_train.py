@@ -49,7 +49,7 @@ from vidscene.nn import TRANSITION_CLASSES, create_model, save_model
 from vidscene.shots._transformer import Predictions, decode, window_positions
 from vidscene.train.shots_data import TARGET_CLASSES, ShotVideo, load_dataset, load_video
 
-__all__ = ["MODEL_NAME", "TrainBatch", "predict_video", "train_shots"]
+__all__ = ["MODEL_NAME", "TrainBatch", "predict_video", "save_weights", "train_shots"]
 
 MODEL_NAME = "shot-transformer"
 CHECKPOINT_SCHEMA = "vidscene.shots-checkpoint/1"
@@ -262,7 +262,7 @@ def predict_video(model: nn.Module, frames: np.ndarray, *, window: int | None = 
 
 
 def _validate(model: nn.Module, paths: Sequence[Path], loss_fn: ShotLoss, window: int,
-              threshold: float) -> dict[str, Any]:
+              threshold: float, gradual_threshold: float) -> dict[str, Any]:
     model.eval()
     tallies = []
     loss_sum = 0.0
@@ -281,7 +281,7 @@ def _validate(model: nn.Module, paths: Sequence[Path], loss_fn: ShotLoss, window
         p = Predictions(torch.sigmoid(logits["start"]).numpy(),
                         torch.sigmoid(logits["boundary"]).numpy(),
                         torch.softmax(logits["type"], -1).numpy())
-        found, _ = decode(p, threshold=threshold)
+        found, _ = decode(p, threshold=threshold, gradual_threshold=gradual_threshold)
         predicted = [Boundary(f.type, f.first_frame, f.last_frame) for f in found]
         tallies.append(match_transitions(video.transitions, predicted,
                                          negatives=video.negatives))
@@ -367,7 +367,8 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         "## Validation (held-out clips, synthetic transitions)",
         "",
         f"Best epoch {card['best_epoch']}: F1 cut {best['f1_cut']:.3f}, gradual "
-        f"{best['f1_gradual']:.3f}, overall {best['f1']:.3f} (threshold {card['threshold']}, "
+        f"{best['f1_gradual']:.3f}, overall {best['f1']:.3f} (thresholds: cut "
+        f"{card['threshold']}, gradual {card['gradual_threshold']}; "
         "tolerance 2 frames, `vidscene.metrics`).",
         "",
         "| epoch | train loss | val loss | F1 cut | F1 gradual | F1 |",
@@ -376,20 +377,36 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
     lines += [f"| {c['epoch']} | {c['train_loss']:.4f} | {c['val_loss']:.4f} | "
               f"{c['val_f1_cut']:.3f} | {c['val_f1_gradual']:.3f} | {c['val_f1']:.3f} |"
               for c in card["curve"]]
+    calibration = card.get("calibration")
+    if calibration:
+        lines += [
+            "",
+            "## Threshold calibration",
+            "",
+            f"Thresholds (cut {card['threshold']}, gradual {card['gradual_threshold']}) chosen "
+            f"by `{calibration['command']}` on "
+            f"{calibration['videos']} videos of the dev benchmark ({calibration['set']}), for "
+            "the best mean of cut F1 and gradual F1:",
+            "",
+            "| threshold (cut / gradual) | F1 cut | F1 gradual | F1 |",
+            "|---:|---:|---:|---:|",
+        ]
+        lines += [f"| {row['threshold']} / {row['gradual_threshold']} | {row['f1_cut']:.3f} | "
+                  f"{row['f1_gradual']:.3f} | {row['f1']:.3f} |" for row in calibration["grid"]]
     lines += [
         "",
         "## Limits",
         "",
         "Validation videos are synthetic (real footage, composed transitions): such scores "
-        "flatter a model. Judge it on real cuts (`bench/shots.py`) before shipping it, and "
-        "calibrate the threshold there.",
+        "flatter a model. The shot benchmark (`bench/shots.py`, results in BENCHMARKS.md) "
+        "scores it on real cuts beside TransNetV2 and PySceneDetect.",
         "",
     ]
     return "\n".join(lines)
 
 
-def _save_best(model: nn.Module, state: Mapping[str, Tensor], out: Path,
-               card: dict[str, Any]) -> None:
+def save_weights(model: nn.Module, state: Mapping[str, Tensor], out: Path,
+                 card: dict[str, Any]) -> None:
     """Save ``state`` into ``out`` with ``card`` (its own file size included) and the Markdown
     card beside it. The size is known only after writing, so it is written until it settles."""
     best = copy.deepcopy(model)
@@ -427,6 +444,7 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                 window: int = 96, lr: float = 1e-3, seed: int = 0, threads: int = 2,
                 progress: bool = True, resume: bool = False, steps_per_epoch: int | None = None,
                 weight_decay: float = 0.05, warmup: float = 0.05, threshold: float = 0.5,
+                gradual_threshold: float = 0.8,
                 pool_videos: int = 32, model_config: Mapping[str, Any] | None = None,
                 name: str = "vidscene-shots-v1", command: str | None = None) -> dict[str, Any]:
     """Train the ``shot-transformer`` on the dataset in ``data_dir``; save the best epoch to
@@ -492,6 +510,7 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
         "config": config.to_dict(),
         "classes": list(TRANSITION_CLASSES),
         "threshold": threshold,
+        "gradual_threshold": gradual_threshold,
         "parameters": int(params),
         "data": _data_recipe(index, train, val, stats.frames),
     }
@@ -524,7 +543,7 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                 loss = float(losses["loss"].detach())
                 loss_total += loss
                 bar.update(task, advance=1, description=f"epoch {epoch}/{epochs} loss {loss:.3f}")
-            result = _validate(model, val, loss_fn, window, threshold)
+            result = _validate(model, val, loss_fn, window, threshold, gradual_threshold)
             entry = {
                 "epoch": epoch, "train_loss": round(loss_total / steps, 5),
                 "val_loss": round(result["loss"], 5), "val_f1": round(result["f1"], 4),
@@ -549,7 +568,7 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                     "validation": _card_validation(best["validation"]), "curve": curve,
                     "training": {**training, "epochs_done": epoch, "seconds": round(seconds, 1)}}
             if best["epoch"] == epoch or epoch == epochs:
-                _save_best(model, best["state"], out, card)
+                save_weights(model, best["state"], out, card)
             torch.save({
                 "schema": CHECKPOINT_SCHEMA, "epoch": epoch, "seconds": seconds,
                 "steps_per_epoch": steps, "batch_size": batch_size, "window": window,

@@ -1,0 +1,129 @@
+"""Choose the learned shot detector's threshold on the dev benchmark.
+
+    python bench/calibrate_shots.py                      # the shipped weights, report only
+    python bench/calibrate_shots.py --weights W --write  # store the chosen threshold in W
+
+The model runs once per video (windows placed exactly as the ``transformer`` detector places
+them); the predictions are then decoded at every threshold of a grid and scored as
+``bench/shots.py`` scores them. The calibration set is the dev benchmark minus the real clips
+that ship as other projects' test videos (we never tune on those): the synthetic videos and the
+annotated real clips of ``../shared/data``. The pair of thresholds (cuts, gradual transitions)
+with the best mean of pooled cut F1 and gradual F1 wins; ``--write`` stores it, with the grid's
+two lines through it, in the weights' model card (safetensors header and the Markdown card
+beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import _dataset
+import _report
+from _dataset import BenchVideo
+from vidscene.metrics import Boundary, aggregate, match_transitions
+
+CUT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.86, 0.05))
+GRADUAL_GRID = tuple(round(float(x), 2) for x in np.arange(0.4, 0.96, 0.05))
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path, default=None,
+                   help="weights to calibrate (default: the shipped shot-transformer)")
+    p.add_argument("--write", action="store_true",
+                   help="store the chosen threshold and the grid in the weights' model card")
+    p.add_argument("--videos", type=int, default=40, help="synthetic videos (as bench/shots.py)")
+    p.add_argument("--clips", type=Path, default=None, help="development clips folder")
+    p.add_argument("--threads", type=int, default=2, help="PyTorch threads")
+    return p.parse_args(argv)
+
+
+def predictions(model: Any, video: BenchVideo) -> Any:
+    import torch
+
+    from vidscene.shots._transformer import Predictions
+    from vidscene.train.shots_data import decode_tiny
+    from vidscene.train.shots_train import predict_video
+
+    frames = decode_tiny(video.path)
+    with torch.inference_mode():
+        logits = predict_video(model, frames)
+    return Predictions(torch.sigmoid(logits["start"]).numpy(),
+                       torch.sigmoid(logits["boundary"]).numpy(),
+                       torch.softmax(logits["type"], -1).numpy())
+
+
+def sweep(cached: list[tuple[BenchVideo, Any]]) -> list[dict[str, float]]:
+    from vidscene.shots._transformer import decode
+
+    rows = []
+    for threshold, gradual in itertools.product(CUT_GRID, GRADUAL_GRID):
+        results = []
+        for video, p in cached:
+            found, _ = decode(p, threshold=threshold, gradual_threshold=gradual)
+            predicted = [Boundary(t.type, t.first_frame, t.last_frame) for t in found]
+            results.append(match_transitions(video.truth, predicted, negatives=video.negatives,
+                                             ignore=video.ignore))
+        tally = aggregate(results)
+        rows.append({"threshold": threshold, "gradual_threshold": gradual,
+                     "f1_cut": round(tally.of("cut").f1, 4),
+                     "f1_gradual": round(tally.gradual.f1, 4),
+                     "f1": round(tally.overall.f1, 4)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import torch
+
+    from vidscene.nn import load_model
+    from vidscene.shots._transformer import DEFAULT_WEIGHTS
+    from vidscene.train.shots_train import save_weights
+
+    torch.set_num_threads(args.threads)
+    weights = args.weights or DEFAULT_WEIGHTS
+    model, card = load_model(weights)
+    clips = _dataset.locate_clips(args.clips)
+    if clips is None:
+        raise SystemExit("no development clips found (../shared/data/clips or --clips)")
+    videos = _dataset.build_synthetic(args.videos, clips, log=lambda m: print(m, file=sys.stderr))
+    real = [v for v in _dataset.load_real(clips) if not v.peer_test_video]
+    cached = []
+    for i, video in enumerate(videos + real, 1):
+        print(f"[{i}/{len(videos) + len(real)}] {video.name}", file=sys.stderr)
+        cached.append((video, predictions(model, video)))
+    rows = sweep(cached)
+    best = max(rows, key=lambda r: (r["f1_cut"] + r["f1_gradual"]) / 2)
+    # The grid's two lines through the best point: each threshold's own effect.
+    shown = [r for r in rows if r["threshold"] == best["threshold"]
+             or r["gradual_threshold"] == best["gradual_threshold"]]
+    print(_report.table(["threshold (cut / gradual)", "F1 cut", "F1 gradual", "F1"],
+                        [[f"{r['threshold']} / {r['gradual_threshold']}", f"{r['f1_cut']:.3f}",
+                          f"{r['f1_gradual']:.3f}", f"{r['f1']:.3f}"] for r in shown]))
+    print(f"chosen thresholds: cut {best['threshold']}, gradual {best['gradual_threshold']} "
+          f"(were {card.get('threshold')}, {card.get('gradual_threshold')})")
+    if args.write:
+        card["threshold"] = best["threshold"]
+        card["gradual_threshold"] = best["gradual_threshold"]
+        card["calibration"] = {
+            "command": _report.command(),
+            "set": f"{len(videos)} synthetic videos of bench/shots.py and {len(real)} annotated "
+                   "real clips, PySceneDetect's test clips excluded",
+            "videos": len(cached),
+            "grid": shown,
+        }
+        save_weights(model, model.state_dict(), Path(weights), card)
+        print(json.dumps({"weights": str(weights), "threshold": best["threshold"],
+                          "gradual_threshold": best["gradual_threshold"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
