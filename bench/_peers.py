@@ -40,6 +40,7 @@ TOOLS: Registry[Tool] = Registry("benchmark tool")
 
 DEFAULT_TOOLS: tuple[str, ...] = (
     "vidscene-fast",
+    "vidscene-transformer",
     "scenedetect-content",
     "scenedetect-adaptive",
     "scenedetect-histogram",
