@@ -228,3 +228,72 @@ def test_scenes_from_bounds_validates_its_input() -> None:
         with pytest.raises(ValueError):
             scenes_from_bounds(shots, starts, [1.0] * len(starts))
     assert scenes_from_bounds([], [], []) == []
+
+
+# -- scene transition graph -------------------------------------------------------------------
+
+
+def test_stg_is_registered_and_checks_its_settings() -> None:
+    from vidscene.scenes import STGSegmenter
+
+    stg = create_segmenter("stg", window=30.0)
+    assert isinstance(stg, STGSegmenter) and stg.describe() == "stg(window=30s, link=2)"
+    for bad in ({"window": 0.0}, {"link": -1.0}, {"distance_floor": 0.0}):
+        with pytest.raises(ConfigError):
+            STGSegmenter(**bad)
+
+
+def test_stg_cut_edges_are_where_no_cluster_spans() -> None:
+    import numpy as np
+
+    from vidscene.scenes._stg import cut_edges
+
+    # A B A B | C | D E D: cluster A and B recur until shot 3; C is alone; D recurs.
+    assert cut_edges(np.array([0, 1, 0, 1, 4, 5, 6, 5])) == [0, 4, 5]
+    assert cut_edges(np.array([0, 0, 0])) == [0]
+    assert cut_edges(np.array([0, 1, 2])) == [0, 1, 2]
+    assert cut_edges(np.array([], np.int64)) == []
+
+
+@pytest.mark.parametrize("sizes", [[4, 6, 3, 8], [5, 5], [10]])
+def test_stg_recovers_obvious_groups(sizes: list[int]) -> None:
+    from vidscene.scenes import STGSegmenter
+
+    shots = make_shots([3.0] * sum(sizes))
+    scenes = STGSegmenter().segment(shots, grouped_embeddings(sizes, 0.3, seed=2))
+    assert scene_sizes(scenes) == sizes
+    assert all(s.confidence >= 0.5 for s in scenes)
+    assert_tiles(scenes, shots)
+
+
+def test_stg_keeps_alternating_angles_together_and_respects_the_window() -> None:
+    from vidscene.scenes import STGSegmenter
+
+    place_1, place_2, angle_1, angle_2 = np.eye(8)[:4]
+    turn = 1 / np.sqrt(3)
+    a, b = place_1 + turn * angle_1, place_1 - turn * angle_1
+    c, d = place_2 + turn * angle_2, place_2 - turn * angle_2
+    rows = np.array([a, b] * 4 + [c, d] * 3)
+    shots = make_shots([2.0] * len(rows))
+    assert scene_sizes(STGSegmenter(link=1.2).segment(shots, rows)) == [8, 6]
+    # The same place seen again after a long other scene is a new scene: the window keeps
+    # the two visits from joining (and with them everything between).
+    # Every pair inside the middle scene is at most 16 s apart; the two visits, 20 s.
+    rows = np.array([a, b, a] + [c, d] * 5 + [a, b])
+    shots = make_shots([2.0] * len(rows))
+    assert scene_sizes(STGSegmenter(link=1.2, window=18.0).segment(shots, rows)) == [3, 10, 2]
+    assert scene_sizes(STGSegmenter(link=1.2, window=600.0).segment(shots, rows)) == [15]
+
+
+def test_stg_clustering_is_complete_link() -> None:
+    from vidscene.scenes._stg import time_constrained_clusters
+
+    # A chain of look-alikes 0 → 1 → 2 → 3, each a small step from the last: single link
+    # would join them all, complete link stops once the chain's ends are too far apart.
+    angles = np.radians([0.0, 25.0, 50.0, 75.0])
+    rows = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    times = np.arange(4, dtype=np.float64)
+    labels = time_constrained_clusters(rows, times, times + 1, window=100.0,
+                                       threshold=1 - np.cos(np.radians(30.0)))
+    assert len(set(labels.tolist())) == 2
+    assert labels[0] == labels[1] and labels[2] == labels[3] and labels[1] != labels[2]

@@ -5,9 +5,9 @@ exchange). A segmenter sees the whole shot list at once, with one embedding per 
 (:func:`vidscene.keyframes.shot_embedding`), and groups the shots; it never looks at pixels,
 so classic and learned segmenters share one interface and one input.
 
-Registered names: ``"osg"`` (optimal sequential grouping, :mod:`vidscene.scenes._osg`).
-Planned: ``"stg"`` (scene transition graph) and ``"transformer"`` (a learned shot-sequence
-model); each will be its own private module registering itself in :data:`SEGMENTERS`.
+Registered names: ``"osg"`` (optimal sequential grouping, :mod:`vidscene.scenes._osg`) and
+``"stg"`` (scene transition graph, :mod:`vidscene.scenes._stg`). Planned: ``"transformer"`` (a
+learned shot-sequence model), its own private module registering itself in :data:`SEGMENTERS`.
 """
 
 from __future__ import annotations
