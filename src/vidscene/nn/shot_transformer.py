@@ -193,6 +193,24 @@ def _step_distances(signal: Tensor, step: int, distance: Distance) -> tuple[Tens
     return F.pad(measured, (missing, 0)), F.pad(measured, (0, missing))
 
 
+def _chroma_bin(chroma: Tensor) -> Tensor:
+    """Bin index of each value among :data:`_CHROMA_EDGES` (as ``torch.bucketize``: the number
+    of edges strictly below it); three comparisons beat a binary search over three edges."""
+    out = torch.zeros(chroma.shape, dtype=torch.long, device=chroma.device)
+    for edge in _CHROMA_EDGES:
+        out += chroma > edge
+    return out
+
+
+def _half_size(rgb: Tensor) -> Tensor:
+    """``(N, H, W, 3)`` → ``(N, 3, H/2, W/2)``: the mean of each 2×2 block (as ``avg_pool2d``,
+    which is several times slower on this channels-last input)."""
+    n, h, w, c = rgb.shape
+    if h % 2 or w % 2:
+        return F.avg_pool2d(rgb.permute(0, 3, 1, 2), 2)
+    return rgb.view(n, h // 2, 2, w // 2, 2, c).mean(dim=(2, 4)).permute(0, 3, 1, 2)
+
+
 def _histograms(pixels: Tensor) -> Tensor:
     """Joint luma × blue-chroma × red-chroma histogram of each frame, normalised to sum 1.
 
@@ -200,10 +218,9 @@ def _histograms(pixels: Tensor) -> Tensor:
     fixed measurement, no gradient needs to pass through it."""
     r, g, b = pixels.unbind(-1)
     luma = 0.299 * r + 0.587 * g + 0.114 * b
-    edges = torch.tensor(_CHROMA_EDGES, dtype=pixels.dtype, device=pixels.device)
     y_bin = (luma * _LUMA_BINS).long().clamp_(0, _LUMA_BINS - 1)
-    cb_bin = torch.bucketize(0.564 * (b - luma), edges)
-    cr_bin = torch.bucketize(0.713 * (r - luma), edges)
+    cb_bin = _chroma_bin(0.564 * (b - luma))
+    cr_bin = _chroma_bin(0.713 * (r - luma))
     bins = _LUMA_BINS * _CHROMA_BINS * _CHROMA_BINS
     batch, length, count = luma.shape
     # One bincount for all frames: frame i's bins are offset by i * bins.
@@ -291,7 +308,7 @@ class ShotTransformer(nn.Module):
         batch, length, height, width, _ = frames.shape
         rgb = frames.reshape(batch * length, height, width, 3).to(torch.float32).mul_(1 / 255)
         # (N, 3, h, w) in channels-last memory: the layout the conv kernels are fastest with.
-        half = F.avg_pool2d(rgb.permute(0, 3, 1, 2), 2)
+        half = _half_size(rgb)
         embedding = self.stem(half)
         unit = F.normalize(embedding, dim=-1).view(batch, length, -1)
 
