@@ -128,3 +128,50 @@ def testwindow_positions_cover_every_frame_once_with_context() -> None:
             assert win_stop == n or win_stop - b >= 6
     with pytest.raises(ConfigError):
         window_positions(100, 32, 16)
+
+
+class _JumpModel:
+    """Stands in for the network: a "cut" wherever a frame's brightness jumps, so the detector's
+    windowing and decoding can be checked against known answers."""
+
+    def __init__(self, window: int) -> None:
+        import torch
+
+        self.torch = torch
+        self.config = type("Config", (), {"window": window})()
+
+    def frame_features(self, frames):  # (1, T, H, W, 3) uint8
+        return {"level": frames.float().mean(dim=(2, 3, 4))}
+
+    def forward_frame_features(self, per_frame):
+        level = per_frame["level"]
+        jump = self.torch.zeros_like(level)
+        jump[:, 1:] = ((level[:, 1:] - level[:, :-1]).abs() > 40).float()
+        logit = jump * 20 - 10
+        kind = self.torch.full((*level.shape, 5), -10.0)
+        kind[..., 1] = 10.0  # "cut"
+        return {"start": logit, "boundary": logit, "type": kind}
+
+
+@pytest.mark.parametrize("batch", [5, 32, 1000])
+def test_every_frame_is_judged_up_to_the_last(tmp_path: Path, batch: int) -> None:
+    # Cuts everywhere, including in the last window, which reaches back over frames the
+    # earlier windows are done with: none may be lost, whatever the batch sizes.
+    pytest.importorskip("torch")
+    from vidscene.nn import create_model, save_model
+
+    weights = tmp_path / "m.safetensors"
+    save_model(create_model("shot-transformer", window=48), weights, {"name": "test"})
+    det = create_detector("transformer", weights=weights, margin=8)
+    det.model = _JumpModel(48)
+    levels = np.zeros(259, np.uint8)
+    cuts = [17, 60, 101, 150, 208, 231, 250, 257]
+    for c in cuts:
+        levels[c:] = 200 - levels[c - 1]
+    frames = np.broadcast_to(levels[:, None, None, None], (259, 36, 64, 3)).copy()
+    found = []
+    for start in range(0, len(frames), batch):
+        chunk = frames[start: start + batch]
+        found += det.process(FrameBatch(start, chunk, np.arange(len(chunk)) / 25.0))
+    found += det.flush()
+    assert [(t.type, t.first_frame) for t in found] == [("cut", c) for c in cuts]

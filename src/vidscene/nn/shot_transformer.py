@@ -39,7 +39,7 @@ Everything runs in plain eager mode, with ``torch.inference_mode()`` for detecti
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -300,18 +300,16 @@ class ShotTransformer(nn.Module):
                 + [f"valid_{way}{k}" for k in steps for way in ("back", "fwd")]
                 + list(_FRAME_FEATURES))
 
-    def features(self, frames: Tensor) -> Tensor:
-        """Per-frame input vectors ``(B, T, F)`` before the projection to ``d_model``, with
-        columns named by :meth:`feature_names`.
-
-        Public so training code and tests can inspect them; ``forward`` calls it."""
+    def frame_features(self, frames: Tensor) -> dict[str, Tensor]:
+        """The quantities of each frame that do not depend on its window, ``(B, T, ...)``
+        each: the learned embedding and the fixed pixel measurements the change features
+        compare. A streaming caller computes them once per frame and reuses them in every
+        window the frame falls in (:meth:`forward_frame_features`)."""
         batch, length, height, width, _ = frames.shape
         rgb = frames.reshape(batch * length, height, width, 3).to(torch.float32).mul_(1 / 255)
         # (N, 3, h, w) in channels-last memory: the layout the conv kernels are fastest with.
         half = _half_size(rgb)
         embedding = self.stem(half)
-        unit = F.normalize(embedding, dim=-1).view(batch, length, -1)
-
         with torch.no_grad():
             pixels = half.permute(0, 2, 3, 1).reshape(batch, length, -1, 3)
             r, g, b = pixels.unbind(-1)
@@ -319,15 +317,31 @@ class ShotTransformer(nn.Module):
             mean = luma.mean(-1, keepdim=True)
             std = luma.std(-1, correction=0, keepdim=True)
             coarse = F.adaptive_avg_pool2d(half, _COARSE_SIZE)
+            fixed = {
+                "pixels": pixels.reshape(batch, length, -1),
+                "coarse": coarse.reshape(batch, length, -1),
+                "histogram": _histograms(pixels),
+                "luma": (luma - mean) / (std + _STD_FLOOR),
+                "mean": mean,
+                "std": std,
+            }
+        return {"embedding": embedding.view(batch, length, -1), **fixed}
+
+    def window_features(self, per_frame: Mapping[str, Tensor]) -> Tensor:
+        """Per-frame input vectors ``(B, T, F)`` of one window, from its frames'
+        :meth:`frame_features`; columns named by :meth:`feature_names`."""
+        embedding = per_frame["embedding"]
+        batch, length = embedding.shape[:2]
+        with torch.no_grad():
             measures: list[tuple[Tensor, Distance]] = [
-                (pixels.reshape(batch, length, -1), _mean_abs),
-                (coarse.reshape(batch, length, -1), _mean_abs),
-                (_histograms(pixels), _half_l1),
-                ((luma - mean) / (std + _STD_FLOOR), _mean_abs),
+                (per_frame["pixels"], _mean_abs),
+                (per_frame["coarse"], _mean_abs),
+                (per_frame["histogram"], _half_l1),
+                (per_frame["luma"], _mean_abs),
             ]
             distances: list[Tensor] = []
             flags: list[Tensor] = []
-            position = torch.arange(length, device=frames.device).expand(batch, length)
+            position = torch.arange(length, device=embedding.device).expand(batch, length)
             for step in self.config.steps:
                 for signal, distance in measures:
                     distances.extend(_step_distances(signal, step, distance))
@@ -335,22 +349,33 @@ class ShotTransformer(nn.Module):
             fixed = torch.cat([
                 torch.stack(distances, -1).sqrt_(),
                 torch.stack(flags, -1).to(torch.float32),
-                mean, std,
+                per_frame["mean"], per_frame["std"],
             ], dim=-1)
-
+        unit = F.normalize(embedding, dim=-1)
         learned = [d for step in self.config.steps
                    for d in _step_distances(unit, step, _cosine_distance)]
-        return torch.cat([embedding.view(batch, length, -1), torch.stack(learned, -1), fixed],
-                         dim=-1)
+        return torch.cat([embedding, torch.stack(learned, -1), fixed], dim=-1)
+
+    def features(self, frames: Tensor) -> Tensor:
+        """Per-frame input vectors ``(B, T, F)`` before the projection to ``d_model``, with
+        columns named by :meth:`feature_names`.
+
+        Public so training code and tests can inspect them; ``forward`` calls it."""
+        return self.window_features(self.frame_features(frames))
 
     def forward(self, frames: Tensor) -> dict[str, Tensor]:
         if frames.dtype != torch.uint8 or frames.dim() != 5 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be uint8 (B, T, H, W, 3), got {frames.dtype} "
                              f"{tuple(frames.shape)}")
-        if frames.shape[1] > self.config.window:
-            raise ValueError(f"{frames.shape[1]} frames exceed the model's window "
+        return self.forward_frame_features(self.frame_features(frames))
+
+    def forward_frame_features(self, per_frame: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """:meth:`forward` from the window's :meth:`frame_features` (the same logits)."""
+        length = per_frame["embedding"].shape[1]
+        if length > self.config.window:
+            raise ValueError(f"{length} frames exceed the model's window "
                              f"({self.config.window})")
-        tokens = self.embed(self.features(frames))
+        tokens = self.embed(self.window_features(per_frame))
         tokens = tokens + self.positions(tokens.transpose(1, 2)).transpose(1, 2)
         out = self.head(self.norm(self.encoder(tokens)))
         return {"boundary": out[..., 0], "start": out[..., 1], "type": out[..., 2:]}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,9 @@ TYPE_NAMES = SHOT_MODEL_CLASSES
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "nn" / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "shot-transformer-v1.safetensors"
+FEATURE_CHUNK = 32
+"""Frames turned into per-frame features at a time (fixed, so results never depend on the
+sizes of the batches the stream delivers)."""
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,13 @@ class TransformerShotDetector(ShotDetector):
                    else self.card.get("gradual_threshold"))
         self.gradual_threshold = float(gradual) if gradual is not None else self.threshold
         self.path = path
-        self._frames = np.empty((0, 36, 64, 3), np.uint8)
-        self._frames_start = 0  # video index of self._frames[0]
+        # Frames wait in ``_pending`` until a whole chunk of FEATURE_CHUNK frames (counted from
+        # the video's start) can be turned into per-frame features; the features of the frames
+        # windows still need live in ``_features`` (each (1, T, ...)), from ``_features_start``.
+        self._pending = np.empty((0, 36, 64, 3), np.uint8)
+        self._features: dict[str, Any] = {}
+        self._features_start = 0  # video index of the first cached feature row
+        self._featured = 0  # frames turned into features so far
         self._pred_start = np.empty(0, np.float32)
         self._pred_boundary = np.empty(0, np.float32)
         self._pred_type = np.empty((0, len(TYPE_NAMES)), np.float32)
@@ -213,27 +222,43 @@ class TransformerShotDetector(ShotDetector):
 
     # -- streaming ---------------------------------------------------------------------------
     def process(self, batch: FrameBatch) -> list[Transition]:
-        self._frames = np.concatenate([self._frames, batch.tiny])
+        self._pending = np.concatenate([self._pending, batch.tiny])
+        self._featurise(final=False)
         self._run_windows(final=False)
         return self._emit(final=False)
 
     def flush(self) -> list[Transition]:
+        self._featurise(final=True)
         self._run_windows(final=True)
         return self._emit(final=True)
+
+    def _featurise(self, final: bool) -> None:
+        """Per-frame features (the model's :meth:`frame_features`), computed once per frame
+        although most frames fall in two windows. Always in the same chunks of the video, so
+        the numbers cannot depend on how frames arrived."""
+        torch = self._torch
+        while len(self._pending) >= FEATURE_CHUNK or (final and len(self._pending)):
+            chunk = self._pending[:FEATURE_CHUNK]
+            self._pending = self._pending[len(chunk):]
+            with torch.inference_mode():
+                new = self.model.frame_features(torch.from_numpy(np.ascontiguousarray(chunk))[None])
+            self._features = ({k: torch.cat([self._features[k], v], dim=1) for k, v in new.items()}
+                              if self._features else new)
+            self._featured += len(chunk)
 
     def _run_windows(self, final: bool) -> None:
         """Predict every frame that now has ``margin`` frames of context on both sides (and,
         when ``final``, all remaining frames). Window positions depend only on the window and
         margin, never on how the frames arrived, so results do not depend on batch sizes."""
         w, m = self.window, self.margin
-        stop = self._frames_start + len(self._frames)
-        while (step := next_window(self._predicted_until, stop, w, m, final)) is not None:
+        torch = self._torch
+        while (step := next_window(self._predicted_until, self._featured, w, m, final)):
             p = self._predicted_until
             win_start, win_stop, keep_stop = step
-            frames = self._frames[win_start - self._frames_start: win_stop - self._frames_start]
-            torch = self._torch
+            a, b = win_start - self._features_start, win_stop - self._features_start
             with torch.inference_mode():
-                out = self.model(torch.from_numpy(np.ascontiguousarray(frames))[None])
+                out = self.model.forward_frame_features(
+                    {k: v[:, a:b] for k, v in self._features.items()})
             a, b = p - win_start, keep_stop - win_start
             self._pred_start = np.concatenate(
                 [self._pred_start, torch.sigmoid(out["start"][0]).numpy()[a:b]])
@@ -242,11 +267,14 @@ class TransformerShotDetector(ShotDetector):
             self._pred_type = np.concatenate(
                 [self._pred_type, torch.softmax(out["type"][0], dim=-1).numpy()[a:b]])
             self._predicted_until = keep_stop
-        # Frames more than one margin behind the next window are no longer needed.
-        drop = max(0, self._predicted_until - m - self._frames_start)
-        if drop:
-            self._frames = self._frames[drop:]
-            self._frames_start += drop
+        # The next window starts one margin before the first unpredicted frame, and the
+        # video's last window ends at its last frame, so it may reach back a whole window from
+        # the last frame known now: features before both points are no longer needed.
+        keep_from = min(self._predicted_until - m, self._featured - w)
+        drop = max(0, keep_from - self._features_start)
+        if drop and self._features:
+            self._features = {k: v[:, drop:] for k, v in self._features.items()}
+            self._features_start += drop
 
     def _emit(self, final: bool) -> list[Transition]:
         p = Predictions(self._pred_start, self._pred_boundary, self._pred_type)
