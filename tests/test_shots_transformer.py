@@ -90,6 +90,21 @@ def test_missing_weights_is_a_config_error(tmp_path: Path) -> None:
         create_detector("transformer", weights=tmp_path / "none.safetensors")
 
 
+def test_foreign_weights_are_refused_before_any_decoding(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(ConfigError, match="not a readable vidscene model"):
+        create_detector("transformer", weights=junk)
+    from safetensors.numpy import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": np.zeros(2, np.float32)}, str(other),
+              metadata={"format": "vidscene.model/1", "model": "scene-transformer",
+                        "config": "{}", "card": "{}"})
+    with pytest.raises(ConfigError, match="not a shot-transformer"):
+        create_detector("transformer", weights=other)
+
+
 def test_streaming_does_not_depend_on_batch_sizes(synthetic_video, tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from vidscene.nn import create_model, save_model

@@ -21,12 +21,10 @@ from safetensors.torch import save_file
 from torch import nn
 
 from vidscene.errors import ConfigError
+from vidscene.nn._header import FORMAT
 from vidscene.nn._registry import MODELS
 
 __all__ = ["FORMAT", "load_model", "save_model"]
-
-FORMAT = "vidscene.model/1"
-"""Value of the ``format`` metadata key; bumped if the layout of the metadata changes."""
 
 
 def _config_dict(model: nn.Module) -> dict[str, Any]:

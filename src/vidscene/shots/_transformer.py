@@ -17,6 +17,7 @@ PyTorch is imported only when this detector is built, so the classic path stays 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,40 @@ def window_positions(n: int, window: int, margin: int) -> list[tuple[int, int, i
     return out
 
 
+class _ModelLoader:
+    """Imports PyTorch and loads a shot-transformer in a thread; :meth:`result` waits for it
+    and re-raises whatever the load raised (a corrupt file is still a ``ConfigError``)."""
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        self._model: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._load, args=(path, threads),
+                                        name="vidscene-model-load", daemon=True)
+        self._thread.start()
+
+    def _load(self, path: Path, threads: int | None) -> None:
+        try:
+            import torch
+
+            from vidscene.nn import load_model
+
+            if threads:
+                torch.set_num_threads(threads)
+            self._model, _ = load_model(path)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def done(self) -> bool:
+        """Whether the load has finished (successfully or not); never waits."""
+        return not self._thread.is_alive()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._model.eval()
+
+
 @DETECTORS.register("transformer")
 class TransformerShotDetector(ShotDetector):
     """Learned detector (see module doc); ``weights`` defaults to the shipped model."""
@@ -179,20 +214,19 @@ class TransformerShotDetector(ShotDetector):
             raise ConfigError(
                 f"no weights for the transformer detector at {path} (train them with "
                 "`vidscene train shots`, or use --detector fast)")
-        import torch
+        from vidscene.nn import read_header
 
-        from vidscene.nn import ShotTransformer, load_model
-
-        if threads:
-            torch.set_num_threads(threads)
-        self._torch = torch
-        model, self.card = load_model(path)
-        if not isinstance(model, ShotTransformer):
-            raise ConfigError(f"{path} holds a {type(model).__name__}, not a shot-transformer")
-        self.model = model.eval()
-        self.window = int(model.config.window)
+        header = read_header(path)
+        if header.model != "shot-transformer":
+            raise ConfigError(f"{path} holds a {header.model!r} model, not a shot-transformer")
+        self.card = header.card
+        self.window = int(header.config.get("window", 96))
         if not 0 <= 2 * margin < self.window:
             raise ConfigError(f"margin {margin} too large for a {self.window}-frame window")
+        # PyTorch takes a second or more to import: load it and the weights in the background
+        # while the first frames decode; the first batch waits for them.
+        self._loader = _ModelLoader(path, threads)
+        self._model: Any = None
         self.margin = margin
         self.threshold = float(threshold if threshold is not None
                                else self.card.get("threshold", 0.5))
@@ -215,6 +249,23 @@ class TransformerShotDetector(ShotDetector):
         self._last_emitted = -1
         self._begin = 0  # row of the predictions where decoding resumes
 
+    @property
+    def model(self) -> Any:
+        """The loaded network (waits for the background load on first use)."""
+        if self._model is None:
+            self._model = self._loader.result()
+        return self._model
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        self._model = value
+
+    @property
+    def _torch(self) -> Any:
+        import torch  # loaded by then: the model's load imported it
+
+        return torch
+
     def describe(self) -> str:
         version = self.card.get("name", self.path.stem)
         digest = self.card.get("sha256", "")
@@ -223,6 +274,8 @@ class TransformerShotDetector(ShotDetector):
     # -- streaming ---------------------------------------------------------------------------
     def process(self, batch: FrameBatch) -> list[Transition]:
         self._pending = np.concatenate([self._pending, batch.tiny])
+        if self._model is None and not self._loader.done():
+            return []  # still loading: keep the frames, let decoding run on meanwhile
         self._featurise(final=False)
         self._run_windows(final=False)
         return self._emit(final=False)
