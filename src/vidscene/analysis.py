@@ -164,9 +164,12 @@ class AnalysisResult:
     """An Analysis plus the binary things that travel with it but stay out of the JSON.
 
     ``thumbnails`` maps a keyframe's frame index to a small JPEG of it (for the HTML report);
-    ``id`` is the store's id once stored.
+    ``id`` is the store's id once stored; ``shot_embeddings`` (one row per shot, a NumPy
+    array) are what the scene segmenter grouped, kept so another segmenter can be tried on the
+    same shots without decoding again (fresh analyses only: the store does not keep them).
     """
 
     analysis: Analysis
     thumbnails: dict[int, bytes] = field(default_factory=dict)
     id: str | None = None
+    shot_embeddings: Any = None

@@ -28,7 +28,13 @@ from vidscene import keyframes as kf
 from vidscene.analysis import Analysis, AnalysisResult, Shot, Transition, VideoInfo
 from vidscene.pipeline._settings import AnalyzeSettings
 from vidscene.scenes import create_segmenter
-from vidscene.shots import VIDEO_START, create_detector, follows, shots_from_transitions
+from vidscene.shots import (
+    VIDEO_START,
+    ShotDetector,
+    create_detector,
+    follows,
+    shots_from_transitions,
+)
 from vidscene.video import FrameBatch, FrameStream, probe
 
 Progress = Callable[[int, int], None]
@@ -133,12 +139,17 @@ def analyze(
     *,
     info: VideoInfo | None = None,
     progress: Progress | None = None,
+    detector: ShotDetector | None = None,
 ) -> AnalysisResult:
-    """Analyse one video: shots, keyframes, scenes and attributes, in one decoding pass."""
+    """Analyse one video: shots, keyframes, scenes and attributes, in one decoding pass.
+
+    ``detector``, when given, is used instead of creating ``settings.detector`` (a detector
+    built with non-default options, or a benchmark's stand-in); the Analysis's ``models``
+    records the one that ran."""
     settings = settings or AnalyzeSettings()
     t0 = time.perf_counter()
     info = info or probe(path)
-    detector = create_detector(settings.detector)
+    detector = detector or create_detector(settings.detector)
     segmenter = create_segmenter(settings.scenes)
     measures = attrs.create_attributes(settings.attributes)
     stream = FrameStream(path, info=info, sample_fps=settings.sample_fps)
@@ -197,7 +208,7 @@ def analyze(
         settings=settings.to_dict(),
     )
     analysis.check()
-    return AnalysisResult(analysis, thumbnails)
+    return AnalysisResult(analysis, thumbnails, shot_embeddings=embeddings)
 
 
 def detect_shots(
