@@ -29,7 +29,7 @@ import _report
 from _dataset import BenchVideo
 from vidscene.metrics import Boundary, aggregate, match_transitions
 
-CUT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.86, 0.05))
+CUT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.96, 0.05))
 GRADUAL_GRID = tuple(round(float(x), 2) for x in np.arange(0.4, 0.96, 0.05))
 
 
