@@ -135,7 +135,8 @@ def analyze_cmd(
     vtt_out: Annotated[str | None, typer.Option("--vtt", help="Write WebVTT chapters (one "
                                                 "per scene).", metavar="PATH")] = None,
     detector: Annotated[str, typer.Option(help="Shot detector.")] = "fast",
-    scenes: Annotated[str, typer.Option(help="Scene segmenter.")] = "osg",
+    scenes: Annotated[str, typer.Option(help="Scene segmenter: osg (optimal sequential "
+                                        "grouping) or stg (scene transition graph).")] = "osg",
     keyframes_per_shot: Annotated[int, typer.Option(min=1, max=64,
                                                     help="Keyframes per shot.")] = 1,
     sample_fps: Annotated[float, typer.Option(min=0.05, max=120.0, help="Analysis frames per "
