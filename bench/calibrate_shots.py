@@ -8,7 +8,8 @@ them); the predictions are then decoded at every threshold of a grid and scored 
 ``bench/shots.py`` scores them. The calibration set is the dev benchmark minus the real clips
 that ship as other projects' test videos (we never tune on those): the synthetic videos and the
 annotated real clips of ``../shared/data``. The pair of thresholds (cuts, gradual transitions)
-with the best mean of pooled cut F1 and gradual F1 wins; ``--write`` stores it, with the grid's
+with the best mean of pooled cut F1 and gradual F1 wins (the middle one when several tie);
+``--write`` stores it, with the grid's
 two lines through it, in the weights' model card (safetensors header and the Markdown card
 beside it).
 """
@@ -100,7 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{i}/{len(videos) + len(real)}] {video.name}", file=sys.stderr)
         cached.append((video, predictions(model, video)))
     rows = sweep(cached)
-    best = max(rows, key=lambda r: (r["f1_cut"] + r["f1_gradual"]) / 2)
+    def score(r: dict[str, float]) -> float:
+        return round((r["f1_cut"] + r["f1_gradual"]) / 2, 6)
+
+    # Several pairs often tie (a plateau): take the middle one, the farthest from its edges.
+    top = max(score(r) for r in rows)
+    tied = [r for r in rows if score(r) == top]
+    best = tied[len(tied) // 2]
     # The grid's two lines through the best point: each threshold's own effect.
     shown = [r for r in rows if r["threshold"] == best["threshold"]
              or r["gradual_threshold"] == best["gradual_threshold"]]

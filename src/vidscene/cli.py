@@ -48,6 +48,9 @@ DbOption = Annotated[
                  "(default: $VIDSCENE_DB or the user data directory).", show_default=False),
 ]
 
+DETECTOR_HELP = ("Shot detector: transformer (learned, the default) or fast (classic "
+                 "thresholds, no PyTorch, for machines where every second counts).")
+
 
 def _fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
@@ -134,7 +137,7 @@ def analyze_cmd(
                                                  "report.", metavar="PATH")] = None,
     vtt_out: Annotated[str | None, typer.Option("--vtt", help="Write WebVTT chapters (one "
                                                 "per scene).", metavar="PATH")] = None,
-    detector: Annotated[str, typer.Option(help="Shot detector.")] = "fast",
+    detector: Annotated[str, typer.Option(help=DETECTOR_HELP)] = "transformer",
     scenes: Annotated[str, typer.Option(help="Scene segmenter: osg (optimal sequential "
                                         "grouping) or stg (scene transition graph).")] = "osg",
     keyframes_per_shot: Annotated[int, typer.Option(min=1, max=64,
@@ -250,7 +253,7 @@ def shots_cmd(
     json_out: Annotated[str | None, typer.Option("--json", help="Write the Analysis JSON "
                                                  "(shots only) here; `-` for stdout.",
                                                  metavar="PATH")] = None,
-    detector: Annotated[str, typer.Option(help="Shot detector.")] = "fast",
+    detector: Annotated[str, typer.Option(help=DETECTOR_HELP)] = "transformer",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or "
                                         "table.")] = False,
 ) -> None:

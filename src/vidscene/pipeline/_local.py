@@ -213,7 +213,7 @@ def analyze(
 
 def detect_shots(
     path: str | Path,
-    detector: str = "fast",
+    detector: str = "transformer",
     *,
     info: VideoInfo | None = None,
     progress: Progress | None = None,

@@ -11,8 +11,9 @@ from vidscene.errors import ConfigError
 
 @dataclass(frozen=True)
 class AnalyzeSettings:
-    detector: str = "fast"
-    """Shot detector (``--detector``), a name in ``vidscene.shots.DETECTORS``."""
+    detector: str = "transformer"
+    """Shot detector (``--detector``), a name in ``vidscene.shots.DETECTORS``: the learned
+    ``transformer`` by default, ``fast`` for the classic one (no PyTorch)."""
     scenes: str = "osg"
     """Scene segmenter (``--scenes``), a name in ``vidscene.scenes.SEGMENTERS``."""
     keyframes_per_shot: int = 1

@@ -336,6 +336,7 @@ def _data_recipe(index: Mapping[str, Any], train: Sequence[Path], val: Sequence[
 
 def _markdown(card: Mapping[str, Any], weights: Path) -> str:
     data, training, best = card["data"], card["training"], card["validation"]
+    used = best.get("thresholds", {"cut": card["threshold"], "gradual": card["gradual_threshold"]})
     lines = [
         f"# {card['name']}",
         "",
@@ -367,8 +368,8 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         "## Validation (held-out clips, synthetic transitions)",
         "",
         f"Best epoch {card['best_epoch']}: F1 cut {best['f1_cut']:.3f}, gradual "
-        f"{best['f1_gradual']:.3f}, overall {best['f1']:.3f} (thresholds: cut "
-        f"{card['threshold']}, gradual {card['gradual_threshold']}; "
+        f"{best['f1_gradual']:.3f}, overall {best['f1']:.3f} (thresholds while training: cut "
+        f"{used['cut']}, gradual {used['gradual']}; "
         "tolerance 2 frames, `vidscene.metrics`).",
         "",
         "| epoch | train loss | val loss | F1 cut | F1 gradual | F1 |",
@@ -565,7 +566,9 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                 highlight=False)
             seconds = elapsed_before + time.perf_counter() - started
             card = {**card_base, "best_epoch": best["epoch"],
-                    "validation": _card_validation(best["validation"]), "curve": curve,
+                    "validation": {**_card_validation(best["validation"]),
+                                   "thresholds": {"cut": threshold, "gradual": gradual_threshold}},
+                    "curve": curve,
                     "training": {**training, "epochs_done": epoch, "seconds": round(seconds, 1)}}
             if best["epoch"] == epoch or epoch == epochs:
                 save_weights(model, best["state"], out, card)
