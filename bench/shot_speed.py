@@ -85,17 +85,22 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
         result["tools"][name] = {"median_s": round(median, 3),
                                  "runs_s": [round(t, 3) for t in times],
                                  "frames_per_second": round(frames / median, 1)}
-    fps = {name: m["frames_per_second"] for name, m in result["tools"].items()}
+    result["ratios"] = ratios(result["tools"])
+    return result
+
+
+def ratios(tools: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The ratios the targets are stated in, from each tool's frames per second."""
+    fps = {name: m["frames_per_second"] for name, m in tools.items()}
     transnet = fps["api:transnetv2"]
-    result["ratios"] = {
-        "cli_vidscene_to_transnetv2": round(fps["cli:vidscene shots"] / transnet, 1),
-        "api_transformer_to_transnetv2": round(fps["api:vidscene-transformer"] / transnet, 1),
+    return {
+        "cli_vidscene_to_transnetv2": round(fps["cli:vidscene shots"] / transnet, 2),
+        "api_transformer_to_transnetv2": round(fps["api:vidscene-transformer"] / transnet, 2),
         "cli_vidscene_to_scenedetect_cli": round(
             fps["cli:vidscene shots"] / fps["cli:scenedetect detect-content"], 2),
         "api_transformer_to_content_api": round(
             fps["api:vidscene-transformer"] / fps["api:scenedetect-content"], 2),
     }
-    return result
 
 
 def markdown(results: dict[str, dict[str, Any]], info: dict[str, Any], runs: int) -> str:
