@@ -35,7 +35,7 @@ from typing import Any
 import _dataset
 import _peers
 import _report
-from speed import BIN, LONG_SOURCES, build_long, run_child
+from speed import BIN, LONG_SOURCES, build_long, run_checked
 
 SECTION = "Shot detection speed"
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
@@ -67,10 +67,7 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
                 _peers._transnet_model()
         for k in range(runs):
             for name, argv in commands.items():
-                child = run_child(argv)
-                if child.returncode != 0:
-                    raise SystemExit(f"{name} failed on {path.name} (exit {child.returncode}):\n"
-                                     f"{child.stderr[-2000:]}")
+                child = run_checked(name, argv, path)
                 samples.setdefault(name, []).append(child.seconds)
                 log(f"  run {k + 1}/{runs} {name}: {child.seconds:.2f} s")
             for tool in tools:

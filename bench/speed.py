@@ -89,6 +89,15 @@ def run_child(argv: Sequence[str], timeout: float = 900) -> Child:
     return child
 
 
+def run_checked(name: str, argv: Sequence[str], path: Path) -> Child:
+    """:func:`run_child`, ending the benchmark with the command's error output if it fails."""
+    child = run_child(argv)
+    if child.returncode != 0:
+        raise SystemExit(f"{name} failed on {path.name} (exit {child.returncode}):\n"
+                         f"{child.stderr[-2000:]}")
+    return child
+
+
 def _wait(argv: list[str], timeout: float) -> Child:
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -163,10 +172,7 @@ def measure_file(path: Path, runs: int, log: Callable[[str], None]) -> dict[str,
         # Rounds alternate the commands, so a burst of load from elsewhere hits all of them.
         for k in range(runs):
             for name, argv in commands.items():
-                child = run_child(argv)
-                if child.returncode != 0:
-                    raise SystemExit(f"{name} failed on {path.name} (exit {child.returncode}):\n"
-                                     f"{child.stderr[-2000:]}")
+                child = run_checked(name, argv, path)
                 samples[name].append(child)
                 log(f"  run {k + 1}/{runs} {name}: {child.seconds:.2f} s, "
                     f"{child.max_rss_mib:.0f} MiB")
