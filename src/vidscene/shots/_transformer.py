@@ -224,7 +224,7 @@ class TransformerShotDetector(ShotDetector):
         if not 0 <= 2 * margin < self.window:
             raise ConfigError(f"margin {margin} too large for a {self.window}-frame window")
         # PyTorch takes a second or more to import: load it and the weights in the background
-        # while the first frames decode; the first batch waits for them.
+        # while the first frames decode; frames are buffered until the model is ready.
         self._loader = _ModelLoader(path, threads)
         self._model: Any = None
         self.margin = margin
