@@ -84,6 +84,12 @@ def scenes_from_bounds(
     return scenes
 
 
+def unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (an all-zero row stays zero), for cosine distances."""
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return np.divide(embeddings, norms, out=np.zeros_like(embeddings), where=norms > 0)
+
+
 def check_embeddings(shots: Sequence[Shot], embeddings: np.ndarray) -> np.ndarray:
     """``embeddings`` as a float64 ``(len(shots), d)`` array; a mismatch is a caller bug."""
     rows = np.asarray(embeddings, dtype=np.float64)

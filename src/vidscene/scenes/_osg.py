@@ -54,6 +54,7 @@ from vidscene.scenes._base import (
     SceneSegmenter,
     check_embeddings,
     scenes_from_bounds,
+    unit_rows,
 )
 
 __all__ = ["OSGSegmenter"]
@@ -68,9 +69,7 @@ class _ShotDistances:
 
     def __init__(self, shots: Sequence[Shot], embeddings: np.ndarray, temporal_weight: float,
                  temporal_scale: float) -> None:
-        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-        self.embeddings = np.divide(embeddings, norms, out=np.zeros_like(embeddings),
-                                    where=norms > 0)
+        self.embeddings = unit_rows(embeddings)
         self.starts = np.array([s.start_time for s in shots], np.float64)
         self.ends = np.array([s.end_time for s in shots], np.float64)
         self.temporal_weight = temporal_weight

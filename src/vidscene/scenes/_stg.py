@@ -41,6 +41,7 @@ from vidscene.scenes._base import (
     SceneSegmenter,
     check_embeddings,
     scenes_from_bounds,
+    unit_rows,
 )
 
 __all__ = ["STGSegmenter", "cut_edges", "time_constrained_clusters"]
@@ -52,7 +53,7 @@ def time_constrained_clusters(embeddings: np.ndarray, starts: np.ndarray, ends: 
     more than ``window`` seconds apart never share a cluster; merging stops above
     ``threshold``. Labels are the index of each cluster's first shot."""
     n = len(embeddings)
-    unit = _unit(embeddings)
+    unit = unit_rows(embeddings)
     # neighbours[a][b]: complete-link distance of clusters a and b, present only when every
     # pair of their shots is within the window (otherwise the distance is infinite).
     neighbours: list[dict[int, float]] = [{} for _ in range(n)]
@@ -124,11 +125,6 @@ def cut_edges(labels: np.ndarray) -> list[int]:
     return starts
 
 
-def _unit(embeddings: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return np.divide(embeddings, norms, out=np.zeros_like(embeddings), where=norms > 0)
-
-
 @SEGMENTERS.register("stg")
 class STGSegmenter(SceneSegmenter):
     """Scene transition graph (see module notes).
@@ -162,7 +158,7 @@ class STGSegmenter(SceneSegmenter):
         rows = check_embeddings(shots, embeddings)
         if len(shots) == 1:
             return scenes_from_bounds(shots, [0], [1.0])
-        unit = _unit(rows)
+        unit = unit_rows(rows)
         starts_t = np.array([s.start_time for s in shots], np.float64)
         ends_t = np.array([s.end_time for s in shots], np.float64)
         neighbour = np.clip(1.0 - np.einsum("ij,ij->i", unit[:-1], unit[1:]), 0.0, 2.0)
