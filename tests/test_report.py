@@ -107,7 +107,7 @@ def test_frames_to_timecode_and_timebase() -> None:
 
 
 def test_formats_are_registered() -> None:
-    assert set(FORMATS) == {"json", "csv", "edl", "webvtt", "html"}
+    assert set(FORMATS) == {"json", "csv", "scenes-csv", "edl", "webvtt", "html"}
     assert export_formats() == sorted(export_formats())
 
 
@@ -220,6 +220,78 @@ def test_csv_without_scenes_and_with_clashing_attribute(result: AnalysisResult) 
     assert float(rows[0]["duration"]) == 2.0  # the shot's own duration is untouched
 
 
+def _scene_rows(result: AnalysisResult) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(str(render(result, "scenes-csv")), newline=""))
+    rows = list(reader)
+    assert reader.fieldnames is not None
+    return list(reader.fieldnames), rows
+
+
+def test_scenes_csv_one_row_per_scene(result: AnalysisResult) -> None:
+    fields, rows = _scene_rows(result)
+    assert fields == [
+        "scene_index", "first_shot", "last_shot", "shot_count", "start_frame", "end_frame",
+        "start_time", "end_time", "start_timecode", "end_timecode", "duration", "confidence",
+        "mood",  # scene attributes follow, union sorted, as for shots
+    ]
+    scenes = result.analysis.scenes
+    assert len(rows) == len(scenes) == 2
+    for row, scene in zip(rows, scenes, strict=True):
+        assert int(row["scene_index"]) == scene.index
+        assert (int(row["first_shot"]), int(row["last_shot"])) == (scene.first_shot,
+                                                                    scene.last_shot)
+        assert int(row["shot_count"]) == scene.last_shot - scene.first_shot + 1
+        assert (int(row["start_frame"]), int(row["end_frame"])) == (scene.start_frame,
+                                                                    scene.end_frame)
+        assert float(row["start_time"]) == scene.start_time
+        assert float(row["end_time"]) == scene.end_time
+        assert float(row["duration"]) == scene.end_time - scene.start_time
+        assert float(row["confidence"]) == scene.confidence
+    assert [r["confidence"] for r in rows] == ["0.9", "0.6"]
+    assert [(r["start_timecode"], r["end_timecode"]) for r in rows] == [
+        ("00:00:00.000", "00:00:04.000"), ("00:00:04.000", "00:00:10.000")]
+    assert [r["mood"] for r in rows] == ["0.25", ""]
+
+
+def test_scenes_csv_joins_the_shot_rows(result: AnalysisResult) -> None:
+    _, scene_rows = _scene_rows(result)
+    shot_rows = list(csv.DictReader(io.StringIO(str(render(result, "csv")), newline="")))
+    for scene in scene_rows:
+        first, last = int(scene["first_shot"]), int(scene["last_shot"])
+        members = [r for r in shot_rows if r["scene_index"] == scene["scene_index"]]
+        assert [int(r["shot_index"]) for r in members] == list(range(first, last + 1))
+        # The scene spans exactly its shots.
+        assert members[0]["start_frame"] == scene["start_frame"]
+        assert members[-1]["end_frame"] == scene["end_frame"]
+
+
+def test_scenes_csv_without_scenes_and_with_clashing_attribute(result: AnalysisResult) -> None:
+    result.analysis.scenes[1].attributes["confidence"] = 0.1
+    fields, rows = _scene_rows(result)
+    assert fields[-2:] == ["attributes.confidence", "mood"]
+    assert [r["confidence"] for r in rows] == ["0.9", "0.6"]  # the scene's own confidence
+    assert [r["attributes.confidence"] for r in rows] == ["", "0.1"]
+    result.analysis.scenes.clear()
+    text = str(render(result, "scenes-csv"))
+    assert text.splitlines() == [",".join(fields[:12])]  # header only
+
+
+def test_scenes_csv_from_the_export_command(result: AnalysisResult, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from vidscene.cli import app
+    from vidscene.store import open_store
+
+    db = tmp_path / "store.db"
+    with open_store(db) as store:
+        analysis_id = store.save(result, "test-settings")
+    out = tmp_path / "scenes.csv"
+    r = CliRunner().invoke(app, ["export", analysis_id[:8], "--format", "scenes-csv",
+                                 "--db", str(db), "-o", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().decode() == render(result, "scenes-csv")
+
+
 # ------------------------------------------------------------------------------- edl
 
 _EVENT = re.compile(
@@ -266,6 +338,41 @@ def test_edl_rounds_ntsc_rate_and_fades_in_from_black(result: AnalysisResult) ->
     assert first[0][1] == "BL" and first[1][1:4] == ("AX", "D", "015")
     # Frame 50 at a 30-frame timebase is 1 s 20 frames.
     assert first[1][5] == "00:00:01:20"
+
+
+def _edl_blocks(text: str) -> dict[str, list[str]]:
+    """Each event number's lines (event lines and comments), from the blank-line blocks."""
+    blocks = {}
+    for block in text.split("\n\n")[1:]:
+        lines = block.strip("\n").split("\n")
+        blocks[lines[0][:3]] = lines
+    return blocks
+
+
+def test_edl_names_each_shots_scene_in_a_comment(result: AnalysisResult) -> None:
+    text = str(render(result, "edl"))
+    blocks = _edl_blocks(text)
+    first = "* SCENE: 1 (SHOTS 1-2, 00:00:00:00-00:00:04:00, CONFIDENCE 0.90)"
+    second = "* SCENE: 2 (SHOTS 3-4, 00:00:04:00-00:00:10:00, CONFIDENCE 0.60)"
+    assert [[ln for ln in blocks[n] if ln.startswith("* SCENE:")] for n in sorted(blocks)] == [
+        [first], [first], [second], [second]]
+    # Still CMX 3600: every line is a header, an event or a comment.
+    for line in text.splitlines():
+        assert (line == "" or line.startswith(("TITLE:", "FCM:", "*"))
+                or _EVENT.match(line)), line
+    assert len(_edl_events(text)) == 6  # the comments added no events
+
+
+def test_edl_scene_comments_only_for_shots_in_scenes(result: AnalysisResult) -> None:
+    scenes = result.analysis.scenes
+    scenes[:] = [replace(scenes[1], index=0, first_shot=3, start_frame=175, start_time=7.0,
+                         confidence=math.nan)]
+    text = str(render(result, "edl"))
+    blocks = _edl_blocks(text)
+    assert not any(ln.startswith("* SCENE:") for n in ("001", "002", "003") for ln in blocks[n])
+    assert "* SCENE: 1 (SHOT 4, 00:00:07:00-00:00:10:00, CONFIDENCE UNKNOWN)" in blocks["004"]
+    scenes.clear()
+    assert "SCENE" not in str(render(result, "edl"))
 
 
 # ------------------------------------------------------------------------------- webvtt
@@ -318,6 +425,25 @@ def test_html_shows_every_shot_and_embeds_thumbnails(result: AnalysisResult) -> 
     for name in ("brightness", "faces", "motion"):  # one chart per shot attribute
         assert f'aria-label="{name} per shot' in html
     assert ">dissolve · 0.8<" in html and ">fade · 0.7<" in html
+
+
+def test_html_scene_headers_show_times_shots_and_confidence(result: AnalysisResult) -> None:
+    html = str(render(result, "html"))
+    sections = re.findall(r'<section class="scene" id="(scene-\d+)".*?<p class="time">([^<]*)</p>',
+                          html, re.S)
+    assert sections == [
+        ("scene-1", "00:00:00.000 – 00:00:04.000 · 4.00 s · shots 1–2 · confidence 0.9"),
+        ("scene-2", "00:00:04.000 – 00:00:10.000 · 6.00 s · shots 3–4 · confidence 0.6"),
+    ]
+    # Each scene's cards are its own shots.
+    for anchor, shots in (("scene-1", [1, 2]), ("scene-2", [3, 4])):
+        section = html.split(f'id="{anchor}"', 1)[1].split('<section class="scene"', 1)[0]
+        cards = re.findall(r'<article class="shot" id="shot-(\d+)"', section)
+        assert [int(n) for n in cards] == shots
+    # The timeline's scene bars say the same on hover.
+    assert ("<title>Scene 2 · 00:00:04.000 – 00:00:10.000 · shots 3–4 · confidence 0.6</title>"
+            in html)
+    assert ">mood</dt><dd>0.25<" in html
 
 
 def test_html_is_self_contained(result: AnalysisResult) -> None:

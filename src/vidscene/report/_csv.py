@@ -1,8 +1,10 @@
-"""``csv``: one row per shot, for spreadsheets and quick scripts.
+"""``csv``: one row per shot, and ``scenes-csv``: one row per scene, for spreadsheets and scripts.
 
-Fixed columns come first, then one column per shot attribute (the union of every shot's keys,
-sorted), so files from different runs line up when they use the same attributes. Times appear
-both as seconds (for computing) and as ``HH:MM:SS.mmm`` (for reading).
+Fixed columns come first, then one column per attribute (the union of every row's keys, sorted),
+so files from different runs line up when they use the same attributes. Times appear both as
+seconds (for computing) and as ``HH:MM:SS.mmm`` (for reading). Indices count from 0, as in the
+Analysis JSON, so ``scene_index`` of the shot rows joins ``scene_index`` of the scene rows, and a
+scene's ``first_shot``..``last_shot`` (inclusive) are ``shot_index`` values.
 """
 
 from __future__ import annotations
@@ -30,6 +32,21 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "keyframes",
 )
 
+SCENE_COLUMNS: tuple[str, ...] = (
+    "scene_index",
+    "first_shot",
+    "last_shot",
+    "shot_count",
+    "start_frame",
+    "end_frame",
+    "start_time",
+    "end_time",
+    "start_timecode",
+    "end_timecode",
+    "duration",
+    "confidence",
+)
+
 ATTRIBUTE_PREFIX = "attributes."
 """Prepended to an attribute whose name equals a fixed column, so no header repeats."""
 
@@ -48,6 +65,10 @@ def _seconds(value: float) -> str:
     return _cell(round(value, 6))
 
 
+def _attribute_headers(names: list[str], fixed: tuple[str, ...]) -> list[str]:
+    return [f"{ATTRIBUTE_PREFIX}{name}" if name in fixed else name for name in names]
+
+
 @EXPORTERS.register("csv")
 class CsvExporter(Exporter):
     name = "csv"
@@ -57,10 +78,7 @@ class CsvExporter(Exporter):
     def render(self, result: AnalysisResult) -> str:
         analysis = result.analysis
         attribute_names = sorted({k for shot in analysis.shots for k in shot.attributes})
-        headers = [
-            f"{ATTRIBUTE_PREFIX}{name}" if name in FIXED_COLUMNS else name
-            for name in attribute_names
-        ]
+        headers = _attribute_headers(attribute_names, FIXED_COLUMNS)
         scene_of = scene_index_of_shots(analysis)
 
         out = io.StringIO()
@@ -82,5 +100,42 @@ class CsvExporter(Exporter):
                 _cell(t.confidence) if t else "",
                 " ".join(str(k) for k in shot.keyframes),
                 *(_cell(shot.attributes.get(name)) for name in attribute_names),
+            ])
+        return out.getvalue()
+
+
+@EXPORTERS.register("scenes-csv")
+class ScenesCsvExporter(Exporter):
+    """One row per scene: its shot range, frames, times and confidence, then its attributes.
+
+    An analysis without scenes gives the header row alone.
+    """
+
+    name = "scenes-csv"
+    extension = ".csv"
+    media_type = "text/csv"
+
+    def render(self, result: AnalysisResult) -> str:
+        scenes = result.analysis.scenes
+        attribute_names = sorted({k for scene in scenes for k in scene.attributes})
+
+        out = io.StringIO()
+        writer = csv.writer(out)  # same dialect as the shot rows
+        writer.writerow([*SCENE_COLUMNS, *_attribute_headers(attribute_names, SCENE_COLUMNS)])
+        for scene in scenes:
+            writer.writerow([
+                scene.index,
+                scene.first_shot,
+                scene.last_shot,
+                scene.last_shot - scene.first_shot + 1,
+                scene.start_frame,
+                scene.end_frame,
+                _seconds(scene.start_time),
+                _seconds(scene.end_time),
+                seconds_to_timecode(scene.start_time),
+                seconds_to_timecode(scene.end_time),
+                _seconds(scene.end_time - scene.start_time),
+                _cell(scene.confidence),
+                *(_cell(scene.attributes.get(name)) for name in attribute_names),
             ])
         return out.getvalue()

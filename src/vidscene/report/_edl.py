@@ -8,6 +8,12 @@ the outgoing source, then the incoming shot. A fade at the very start dissolves 
 (reel ``BL``). CMX 3600 has no other gradual kinds that every editor reads, so fades, wipes and
 other gradual transitions are written as dissolves too, with a comment naming the detected type.
 
+Each event of a shot that belongs to a scene ends with a comment naming the scene, its shots,
+its source timecodes and its confidence, e.g. ``* SCENE: 2 (SHOTS 3-4, 00:00:04:00-00:00:10:00,
+CONFIDENCE 0.60)``. Scene and shot numbers there count from 1, like the event numbers (the
+Analysis JSON and the CSV exports count from 0). Comments start with ``*``, so an editor that
+does not read them still reads the list.
+
 Timecodes count decoded frames at the video's frame rate rounded to an integer, non-drop-frame;
 the list says so in a comment, because on 29.97/23.976 material that timecode runs slightly
 slower than the wall clock.
@@ -15,10 +21,11 @@ slower than the wall clock.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from vidscene.analysis import AnalysisResult, Shot
-from vidscene.report._base import EXPORTERS, Exporter
+from vidscene.analysis import AnalysisResult, Scene, Shot
+from vidscene.report._base import EXPORTERS, Exporter, scene_index_of_shots
 from vidscene.report._timecode import frames_to_timecode, integer_timebase
 
 SOURCE_REEL = "AX"
@@ -43,6 +50,16 @@ def _event_line(
             f"{src_in} {src_out} {src_in} {src_out}")
 
 
+def _scene_comment(scene: Scene, timebase: int) -> str:
+    first, last = scene.first_shot + 1, scene.last_shot + 1
+    shots = f"SHOT {first}" if first == last else f"SHOTS {first}-{last}"
+    span = (f"{frames_to_timecode(scene.start_frame, timebase)}"
+            f"-{frames_to_timecode(scene.end_frame, timebase)}")
+    c = scene.confidence
+    confidence = f"{c:.2f}" if math.isfinite(c) else "UNKNOWN"
+    return f"* SCENE: {scene.index + 1} ({shots}, {span}, CONFIDENCE {confidence})"
+
+
 @EXPORTERS.register("edl")
 class EdlExporter(Exporter):
     name = "edl"
@@ -60,9 +77,15 @@ class EdlExporter(Exporter):
             f"* TIMECODES COUNT FRAMES AT {timebase} FPS, NON-DROP-FRAME"
             f" (VIDEO RATE {video.fps:g} FPS ROUNDED TO THE NEAREST INTEGER TIMEBASE)",
         ]
-        for number, shot in enumerate(analysis.shots, start=1):
+        scenes = {scene.index: scene for scene in analysis.scenes}
+        scene_of = scene_index_of_shots(analysis)
+        for number, (shot, scene_index) in enumerate(
+            zip(analysis.shots, scene_of, strict=True), start=1
+        ):
             lines.append("")
             lines.extend(self._event(number, shot, clip_name, timebase))
+            if scene_index is not None:
+                lines.append(_scene_comment(scenes[scene_index], timebase))
         return "\n".join(lines) + "\n"
 
     def _event(self, number: int, shot: Shot, clip_name: str, timebase: int) -> list[str]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
 
-from vidscene.analysis import Analysis, AnalysisResult, Shot
+from vidscene.analysis import Analysis, AnalysisResult, Scene, Shot
 from vidscene.errors import ConfigError
 from vidscene.report._base import EXPORTERS, Exporter, scene_index_of_shots
 from vidscene.report._timecode import seconds_to_timecode
@@ -316,6 +316,12 @@ def _shot_colour(scene_index: int | None, shot_index: int) -> str:
     return SCENE_COLOURS[scene_index % len(SCENE_COLOURS)]
 
 
+def _scene_shots(scene: Scene) -> str:
+    """The shots a scene holds, counted from 1 as on the cards: ``shots 3–5`` or ``shot 3``."""
+    first, last = scene.first_shot + 1, scene.last_shot + 1
+    return f"shot {first}" if first == last else f"shots {first}–{last}"
+
+
 def _transition_colour(kind: str) -> str:
     return TRANSITION_COLOURS.get(kind, TRANSITION_COLOURS["other"])
 
@@ -448,7 +454,8 @@ class HtmlExporter(Exporter):
                       colour=SCENE_COLOURS[sc.index % len(SCENE_COLOURS)], dim=False,
                       href=f"#scene-{sc.index + 1}",
                       title=f"Scene {sc.index + 1} · {seconds_to_timecode(sc.start_time)}"
-                            f" – {seconds_to_timecode(sc.end_time)}")
+                            f" – {seconds_to_timecode(sc.end_time)} · {_scene_shots(sc)}"
+                            f" · confidence {_number(sc.confidence)}")
                 for sc in scenes
             ],
             shot_rects=[
@@ -583,14 +590,12 @@ class HtmlExporter(Exporter):
                                     "Shots" if not scenes else "Shots outside scenes", "", [])
             else:
                 sc = scenes[scene_index]
-                first, last = sc.first_shot + 1, sc.last_shot + 1
-                span = f"shot {first}" if first == last else f"shots {first}–{last}"
                 group = _SceneGroup(
                     scene_index + 1, f"scene-{scene_index + 1}",
                     SCENE_COLOURS[scene_index % len(SCENE_COLOURS)],
                     f"Scene {scene_index + 1}",
                     f"{seconds_to_timecode(sc.start_time)} – {seconds_to_timecode(sc.end_time)}"
-                    f" · {_seconds(sc.end_time - sc.start_time)} · {span}"
+                    f" · {_seconds(sc.end_time - sc.start_time)} · {_scene_shots(sc)}"
                     f" · confidence {_number(sc.confidence)}",
                     [_Item(k, _display(v)) for k, v in sorted(sc.attributes.items())],
                 )
