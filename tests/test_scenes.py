@@ -47,7 +47,9 @@ def scene_sizes(scenes: list[Scene]) -> list[int]:
     return [s.last_shot - s.first_shot + 1 for s in scenes]
 
 
-def assert_tiles(scenes: list[Scene], shots: list[Shot]) -> None:
+def assert_tiles(scenes: list[Scene], shots: list[Shot], *, attributes: bool = False) -> None:
+    """``scenes`` tile ``shots`` as the segmenter contract says; ``attributes``: the pipeline
+    has filled scene attributes already (a segmenter's own output has none)."""
     assert scenes[0].first_shot == 0 and scenes[-1].last_shot == len(shots) - 1
     for i, scene in enumerate(scenes):
         assert scene.index == i
@@ -58,7 +60,7 @@ def assert_tiles(scenes: list[Scene], shots: list[Shot]) -> None:
         assert (scene.start_frame, scene.end_frame) == (first.start_frame, last.end_frame)
         assert (scene.start_time, scene.end_time) == (first.start_time, last.end_time)
         assert 0.0 <= scene.confidence <= 1.0
-        assert scene.attributes == {}
+        assert bool(scene.attributes) == attributes
     video = VideoInfo("v.mp4", "0", shots[-1].end_time, FPS, shots[-1].end_frame, 64, 36, False)
     Analysis(video, list(shots), scenes).check()
 

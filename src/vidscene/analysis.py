@@ -166,10 +166,13 @@ class AnalysisResult:
     ``thumbnails`` maps a keyframe's frame index to a small JPEG of it (for the HTML report);
     ``id`` is the store's id once stored; ``shot_embeddings`` (one row per shot, a NumPy
     array) are what the scene segmenter grouped, kept so another segmenter can be tried on the
-    same shots without decoding again (fresh analyses only: the store does not keep them).
+    same shots without decoding again (fresh analyses only: the store does not keep them);
+    ``keyframe_embeddings`` likewise, one array per shot, when the segmenter had a keyframe
+    embedder.
     """
 
     analysis: Analysis
     thumbnails: dict[int, bytes] = field(default_factory=dict)
     id: str | None = None
     shot_embeddings: Any = None
+    keyframe_embeddings: Any = None

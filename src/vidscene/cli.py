@@ -50,6 +50,10 @@ DbOption = Annotated[
 
 DETECTOR_HELP = ("Shot detector: transformer (learned, the default) or fast (classic "
                  "thresholds, no PyTorch, for machines where every second counts).")
+SCENES_HELP = ("Scene segmenter: transformer (learned shot-sequence model over the shots' "
+               "keyframes, the default), osg (optimal sequential grouping) or stg (scene "
+               "transition graph); the last two need no PyTorch.")
+_DEFAULTS = AnalyzeSettings()
 
 
 def _fail(message: str) -> None:
@@ -138,10 +142,11 @@ def analyze_cmd(
     vtt_out: Annotated[str | None, typer.Option("--vtt", help="Write WebVTT chapters (one "
                                                 "per scene).", metavar="PATH")] = None,
     detector: Annotated[str, typer.Option(help=DETECTOR_HELP)] = "transformer",
-    scenes: Annotated[str, typer.Option(help="Scene segmenter: osg (optimal sequential "
-                                        "grouping) or stg (scene transition graph).")] = "osg",
-    keyframes_per_shot: Annotated[int, typer.Option(min=1, max=64,
-                                                    help="Keyframes per shot.")] = 1,
+    scenes: Annotated[str, typer.Option(help=SCENES_HELP)] = _DEFAULTS.scenes,
+    keyframes_per_shot: Annotated[int, typer.Option(min=1, max=64, help=(
+        "Keyframes per shot: the frames shown for each shot, and the evidence the "
+        "transformer scene segmenter compares (more keyframes, more looks of a shot "
+        "to match; it reads at most 8)."))] = _DEFAULTS.keyframes_per_shot,
     sample_fps: Annotated[float, typer.Option(min=0.05, max=120.0, help="Analysis frames per "
                                               "second for keyframes and attributes.")] = 2.0,
     attributes: Annotated[str | None, typer.Option(help="Comma-separated attribute names "

@@ -5,6 +5,7 @@ Data flow (see ``docs/ARCHITECTURE.md``)::
     FrameStream ──tiny frames──▶ ShotDetector ──transitions──▶ _ShotBuilder (closes shots)
          └──analysis frames──▶ attributes (scalars) + keyframe descriptors/JPEGs ──┘
     closed shots ──▶ keyframes.select_keyframes ──▶ scenes.segment ──▶ aggregate ──▶ Analysis
+                                  └─▶ segmenter's keyframe embedder (learned scenes) ──┘
 
 Shots are closed as soon as the detector reports the transition that ends them, and only the
 sampled frames of still-open shots are held (as descriptors + small JPEGs), so memory does not
@@ -27,7 +28,7 @@ from vidscene import attributes as attrs
 from vidscene import keyframes as kf
 from vidscene.analysis import Analysis, AnalysisResult, Shot, Transition, VideoInfo
 from vidscene.pipeline._settings import AnalyzeSettings
-from vidscene.scenes import create_segmenter
+from vidscene.scenes import KeyframeEmbedder, SceneSegmenter, create_segmenter
 from vidscene.shots import (
     VIDEO_START,
     ShotDetector,
@@ -49,6 +50,8 @@ class _Sample:
     index: int
     descriptor: np.ndarray
     jpeg: bytes
+    prepared: np.ndarray | None = None
+    """The segmenter's small copy for its keyframe embedder (learned segmenters only)."""
 
 
 @dataclass
@@ -58,6 +61,7 @@ class _ClosedShot:
     keyframes: list[int]
     embedding: np.ndarray
     thumbnails: dict[int, bytes] = field(default_factory=dict)
+    keyframe_embeddings: np.ndarray | None = None
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:
@@ -69,9 +73,11 @@ def _jpeg(rgb: np.ndarray) -> bytes:
 class _ShotBuilder:
     """Holds the samples of the open shot(s) and closes a shot when its end is known."""
 
-    def __init__(self, k: int, analysis_size: Callable[[], tuple[int, int]]) -> None:
+    def __init__(self, k: int, analysis_size: Callable[[], tuple[int, int]],
+                 embedder: KeyframeEmbedder | None = None) -> None:
         self.k = k
         self.analysis_size = analysis_size
+        self.embedder = embedder
         self.pending: deque[_Sample] = deque()
         self.tiny: deque[tuple[int, np.ndarray]] = deque(maxlen=_TINY_RING)
         self.closed: list[_ClosedShot] = []
@@ -79,7 +85,11 @@ class _ShotBuilder:
         self.previous = VIDEO_START
 
     def add_sample(self, index: int, rgb: np.ndarray) -> None:
-        self.pending.append(_Sample(index, kf.frame_descriptor(rgb), _jpeg(rgb)))
+        self.pending.append(self._sample(index, rgb))
+
+    def _sample(self, index: int, rgb: np.ndarray) -> _Sample:
+        prepared = self.embedder.prepare(rgb) if self.embedder else None
+        return _Sample(index, kf.frame_descriptor(rgb), _jpeg(rgb), prepared)
 
     def add_tiny(self, batch: FrameBatch) -> None:
         for i in range(len(batch)):
@@ -112,9 +122,14 @@ class _ShotBuilder:
         descriptors = np.stack([s.descriptor for s in samples])
         chosen = kf.select_by_descriptors([s.index for s in samples], descriptors, self.k)
         by_index = {s.index: s for s in samples}
+        keyframe_embeddings = None
+        if self.embedder is not None:
+            prepared = [by_index[i].prepared for i in chosen]
+            keyframe_embeddings = self.embedder.embed(
+                np.stack([p for p in prepared if p is not None]))
         self.closed.append(_ClosedShot(
             self.start, end, chosen, kf.shot_embedding(descriptors),
-            {i: by_index[i].jpeg for i in chosen},
+            {i: by_index[i].jpeg for i in chosen}, keyframe_embeddings,
         ))
         self.start = end
 
@@ -130,7 +145,7 @@ class _ShotBuilder:
             index = best[0] if start <= best[0] < end else mid
             rgb = np.asarray(Image.fromarray(best[1]).resize(self.analysis_size(),
                                                              Image.Resampling.BILINEAR))
-        return _Sample(index, kf.frame_descriptor(rgb), _jpeg(rgb))
+        return self._sample(index, rgb)
 
 
 def analyze(
@@ -140,20 +155,22 @@ def analyze(
     info: VideoInfo | None = None,
     progress: Progress | None = None,
     detector: ShotDetector | None = None,
+    segmenter: SceneSegmenter | None = None,
 ) -> AnalysisResult:
     """Analyse one video: shots, keyframes, scenes and attributes, in one decoding pass.
 
-    ``detector``, when given, is used instead of creating ``settings.detector`` (a detector
-    built with non-default options, or a benchmark's stand-in); the Analysis's ``models``
-    records the one that ran."""
+    ``detector`` / ``segmenter``, when given, are used instead of creating
+    ``settings.detector`` / ``settings.scenes`` (built with non-default options or weights, or
+    a benchmark's stand-in); the Analysis's ``models`` records the ones that ran."""
     settings = settings or AnalyzeSettings()
     t0 = time.perf_counter()
     info = info or probe(path)
     detector = detector or create_detector(settings.detector)
-    segmenter = create_segmenter(settings.scenes)
+    segmenter = segmenter or create_segmenter(settings.scenes)
     measures = attrs.create_attributes(settings.attributes)
     stream = FrameStream(path, info=info, sample_fps=settings.sample_fps)
-    builder = _ShotBuilder(settings.keyframes_per_shot, lambda: stream.analysis_size)
+    builder = _ShotBuilder(settings.keyframes_per_shot, lambda: stream.analysis_size,
+                           segmenter.keyframe_embedder())
     values: dict[str, list[tuple[int, float]]] = {m.name: [] for m in measures}
     transitions: list[Transition] = []
     times: list[float] = []
@@ -190,7 +207,10 @@ def analyze(
     embeddings = (np.stack([c.embedding for c in builder.closed]) if builder.closed
                   else np.zeros((0, 1), np.float32))
     t_scenes = time.perf_counter()
-    scenes = segmenter.segment(shots, embeddings)
+    keyframe_embeddings = ([c.keyframe_embeddings for c in builder.closed
+                            if c.keyframe_embeddings is not None]
+                           if builder.embedder is not None else None)
+    scenes = segmenter.segment(shots, embeddings, keyframe_embeddings)
     t_scenes = time.perf_counter() - t_scenes
     attrs.aggregate_shots(shots, values)
     attrs.aggregate_scenes(scenes, shots)
@@ -208,7 +228,8 @@ def analyze(
         settings=settings.to_dict(),
     )
     analysis.check()
-    return AnalysisResult(analysis, thumbnails, shot_embeddings=embeddings)
+    return AnalysisResult(analysis, thumbnails, shot_embeddings=embeddings,
+                          keyframe_embeddings=keyframe_embeddings)
 
 
 def detect_shots(

@@ -1,14 +1,22 @@
 """Scene segmentation: the ``SceneSegmenter`` interface, its registry and the built-ins.
 
 Built-ins, one private module each, imported here so that they register themselves:
+``"transformer"`` (the learned shot-sequence model, ``_transformer.py``, the default),
 ``"osg"`` (optimal sequential grouping, ``_osg.py``) and ``"stg"`` (scene transition graph,
-``_stg.py``). The learned shot-sequence segmenter (``"transformer"``) will join them.
+``_stg.py``).
 """
 
-from vidscene.scenes import _osg, _stg  # noqa: F401  (register "osg", "stg")
-from vidscene.scenes._base import SEGMENTERS, SceneSegmenter, create_segmenter, scenes_from_bounds
+from vidscene.scenes import _osg, _stg, _transformer  # noqa: F401  (register the built-ins)
+from vidscene.scenes._base import (
+    SEGMENTERS,
+    KeyframeEmbedder,
+    SceneSegmenter,
+    create_segmenter,
+    scenes_from_bounds,
+)
 from vidscene.scenes._osg import OSGSegmenter
 from vidscene.scenes._stg import STGSegmenter
+from vidscene.scenes._transformer import TransformerSegmenter
 
-__all__ = ["SEGMENTERS", "OSGSegmenter", "STGSegmenter", "SceneSegmenter", "create_segmenter",
-           "scenes_from_bounds"]
+__all__ = ["SEGMENTERS", "KeyframeEmbedder", "OSGSegmenter", "STGSegmenter", "SceneSegmenter",
+           "TransformerSegmenter", "create_segmenter", "scenes_from_bounds"]

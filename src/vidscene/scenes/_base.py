@@ -2,12 +2,15 @@
 
 A scene is a run of consecutive shots that belong together (one place, one moment, one
 exchange). A segmenter sees the whole shot list at once, with one embedding per shot
-(:func:`vidscene.keyframes.shot_embedding`), and groups the shots; it never looks at pixels,
-so classic and learned segmenters share one interface and one input.
+(:func:`vidscene.keyframes.shot_embedding`), and groups the shots; it never looks at pixels.
+A learned segmenter that wants its own view of the keyframes offers a
+:class:`KeyframeEmbedder`: the pipeline then runs it on each shot's keyframes while decoding
+(so no pixels are kept) and passes the results to :meth:`SceneSegmenter.segment` as
+``keyframes``. Classic segmenters offer none and ignore that argument.
 
-Registered names: ``"osg"`` (optimal sequential grouping, :mod:`vidscene.scenes._osg`) and
-``"stg"`` (scene transition graph, :mod:`vidscene.scenes._stg`). Planned: ``"transformer"`` (a
-learned shot-sequence model), its own private module registering itself in :data:`SEGMENTERS`.
+Registered names: ``"transformer"`` (the learned shot-sequence model,
+:mod:`vidscene.scenes._transformer`), ``"osg"`` (optimal sequential grouping,
+:mod:`vidscene.scenes._osg`) and ``"stg"`` (scene transition graph, :mod:`vidscene.scenes._stg`).
 """
 
 from __future__ import annotations
@@ -15,15 +18,28 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 
 from vidscene.analysis import Scene, Shot
 from vidscene.registry import Registry
 
-__all__ = ["SEGMENTERS", "SceneSegmenter", "create_segmenter", "scenes_from_bounds"]
+__all__ = ["SEGMENTERS", "KeyframeEmbedder", "SceneSegmenter", "create_segmenter",
+           "scenes_from_bounds"]
 
 SEGMENTERS: Registry[SceneSegmenter] = Registry("scene segmenter")
+
+
+class KeyframeEmbedder(Protocol):
+    """A segmenter's own keyframe encoder, in two steps so that the pipeline keeps only small
+    pictures of a shot's samples until it knows which of them are keyframes."""
+
+    def prepare(self, rgb: np.ndarray) -> np.ndarray:
+        """An analysis frame ``(H, W, 3)`` ``uint8`` → the (small) picture :meth:`embed` takes."""
+
+    def embed(self, prepared: np.ndarray) -> np.ndarray:
+        """Stacked prepared pictures ``(n, ...)`` → embeddings ``(n, d)``."""
 
 
 class SceneSegmenter(ABC):
@@ -32,9 +48,16 @@ class SceneSegmenter(ABC):
     name: str = ""
     """Registry name (the ``--scenes`` value)."""
 
+    def keyframe_embedder(self) -> KeyframeEmbedder | None:
+        """The encoder whose keyframe embeddings :meth:`segment` wants, or ``None``."""
+        return None
+
     @abstractmethod
-    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray) -> list[Scene]:
-        """Scenes tiling ``shots``; ``embeddings`` has one row per shot, in shot order.
+    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
+                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
+        """Scenes tiling ``shots``; ``embeddings`` has one row per shot, in shot order;
+        ``keyframes[i]`` (segmenters with a :meth:`keyframe_embedder` only) holds shot ``i``'s
+        keyframe embeddings, one row per keyframe.
 
         Every segmenter returns scenes that cover the shots contiguously (``first_shot`` ..
         ``last_shot`` inclusive, positions in ``shots``), copy their frame and time ranges

@@ -152,7 +152,8 @@ class OSGSegmenter(SceneSegmenter):
             f"max_scene_seconds={self.max_scene_seconds:g})"
         )
 
-    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray) -> list[Scene]:
+    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
+                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
         if not shots:
             return []
         distances = _ShotDistances(shots, check_embeddings(shots, embeddings),

@@ -152,7 +152,8 @@ class STGSegmenter(SceneSegmenter):
     def describe(self) -> str:
         return f"stg(window={self.window:g}s, link={self.link:g})"
 
-    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray) -> list[Scene]:
+    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
+                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
         if not shots:
             return []
         rows = check_embeddings(shots, embeddings)

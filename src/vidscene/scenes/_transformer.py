@@ -1,0 +1,180 @@
+"""The learned scene segmenter: the scene transformer over overlapping windows of shots.
+
+Each shot comes with the embeddings of its keyframes (``--keyframes-per-shot`` of them), made
+by the model's own keyframe encoder while the video is decoded: the segmenter hands the
+pipeline a :class:`~vidscene.scenes.KeyframeEmbedder` for that. Shots are then read in windows
+of ``window`` shots that overlap by half; every gap between two shots gets the probability that
+a scene ends there, averaged over the windows that see it with weights that favour the middle of
+a window (where the model sees context on both sides). A window's last shot is never trusted:
+whether a scene ends after it depends on the shot that comes next, which that window does not
+see. A scene ends wherever the probability reaches ``threshold``.
+
+Confidence of a scene: the least certain of its two ends (the probability at the gap that opens
+it and at the gap that closes it; 1 at the video's start and end) and of its inside (one minus
+the highest probability of the gaps inside it), so a scene with a near-miss boundary inside is
+reported as uncertain as its shakiest edge.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidscene.analysis import Scene, Shot
+from vidscene.errors import ConfigError
+from vidscene.scenes._base import (
+    SEGMENTERS,
+    SceneSegmenter,
+    check_embeddings,
+    scenes_from_bounds,
+)
+
+__all__ = ["DEFAULT_SCENE_WEIGHTS", "TransformerSegmenter"]
+
+DEFAULT_SCENE_WEIGHTS = (Path(__file__).resolve().parent.parent / "nn" / "weights"
+                         / "scene-transformer-v1.safetensors")
+
+
+class _Embedder:
+    """The keyframe encoder, as the pipeline uses it (see ``KeyframeEmbedder``)."""
+
+    def __init__(self, owner: TransformerSegmenter) -> None:
+        self.owner = owner
+        self.size = tuple(owner.config["image_size"])
+
+    def prepare(self, rgb: np.ndarray) -> np.ndarray:
+        from PIL import Image
+
+        image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+        return np.asarray(image.resize(self.size, Image.Resampling.BOX))
+
+    def embed(self, prepared: np.ndarray) -> np.ndarray:
+        import torch
+
+        model = self.owner.model()
+        with torch.inference_mode():
+            out = model.encoder(torch.from_numpy(np.ascontiguousarray(prepared)))
+        return np.asarray(out.numpy(), np.float32)
+
+
+@SEGMENTERS.register("transformer")
+class TransformerSegmenter(SceneSegmenter):
+    """Scenes from the learned shot-sequence model (see the module docstring).
+
+    ``weights`` defaults to the shipped ``scene-transformer-v1``; ``threshold`` to the one in
+    its model card. The file's header is checked at construction (a wrong or missing file is
+    a ``ConfigError`` before any decoding); PyTorch and the weights load on first use.
+    """
+
+    name = "transformer"
+
+    def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
+                 threads: int | None = None) -> None:
+        from vidscene.nn import read_header
+
+        path = Path(weights) if weights else DEFAULT_SCENE_WEIGHTS
+        if not path.is_file():
+            raise ConfigError(f"no weights for the transformer scene segmenter at {path} "
+                              "(train them with `vidscene train scenes`)")
+        header = read_header(path)
+        if header.model != "scene-transformer":
+            raise ConfigError(f"{path} holds a {header.model!r} model, not a scene-transformer")
+        self.path = path
+        self.card = header.card
+        self.config: dict[str, Any] = dict(header.config)
+        self.config.setdefault("image_size", [96, 54])
+        self.threshold = float(threshold if threshold is not None
+                               else self.card.get("threshold", 0.5))
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"scene threshold must be in (0, 1), got {self.threshold}")
+        self.threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def model(self) -> Any:
+        """The loaded model (PyTorch is imported here, once)."""
+        with self._lock:
+            if self._model is None:
+                import torch
+
+                from vidscene.nn import load_model
+
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                self._model, _ = load_model(self.path)
+            return self._model
+
+    def keyframe_embedder(self) -> _Embedder:
+        return _Embedder(self)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.path.stem}, threshold {self.threshold:g})"
+
+    def end_probabilities(self, shots: Sequence[Shot], embeddings: np.ndarray,
+                          keyframes: Sequence[np.ndarray]) -> np.ndarray:
+        """Per gap ``i`` (after shot ``i``, ``len(shots) - 1`` of them), the probability that a
+        scene ends there."""
+        import torch
+
+        n = len(shots)
+        if n < 2:
+            return np.zeros(0)
+        model = self.model()
+        window = int(model.config.window)
+        k = min(max(len(e) for e in keyframes), int(model.config.max_keyframes))
+        d = int(model.config.embed_dim)
+        keys = np.zeros((n, k, d), np.float32)
+        kmask = np.zeros((n, k), bool)
+        for i, rows in enumerate(keyframes):
+            rows = np.asarray(rows, np.float32)[:k]
+            keys[i, :len(rows)] = rows
+            kmask[i, :len(rows)] = True
+        seconds = np.array([max(s.end_time - s.start_time, 0.0) for s in shots], np.float32)
+        total = np.zeros(n)
+        weight = np.zeros(n)
+        starts = list(range(0, max(n - window, 0) + 1, max(window // 2, 1)))
+        if starts[-1] + window < n:
+            starts.append(n - window)
+        with torch.inference_mode():
+            for start in starts:
+                stop = min(start + window, n)
+                logits = model(torch.from_numpy(keys[None, start:stop]),
+                               torch.from_numpy(kmask[None, start:stop]),
+                               torch.from_numpy(seconds[None, start:stop]),
+                               torch.from_numpy(embeddings[None, start:stop].astype(np.float32)))
+                prob = torch.sigmoid(logits[0]).numpy()
+                length = stop - start
+                pos = np.arange(length)
+                w = np.minimum(pos + 1, length - pos).astype(np.float64)
+                if stop < n:
+                    w[-1] = 0.0  # the window cannot see the shot after its last one
+                total[start:stop] += w * prob
+                weight[start:stop] += w
+        return (total / np.maximum(weight, 1e-9))[: n - 1]
+
+    def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
+                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
+        rows = check_embeddings(shots, embeddings)
+        if not shots:
+            return []
+        if keyframes is None or len(keyframes) != len(shots):
+            raise ValueError("the transformer segmenter needs keyframe embeddings for every "
+                             "shot (from its keyframe_embedder)")
+        if any(len(k) == 0 for k in keyframes):
+            raise ValueError("every shot needs at least one keyframe embedding")
+        p = self.end_probabilities(shots, rows, keyframes)
+        ends = [i for i in range(len(p)) if p[i] >= self.threshold]
+        starts = [0] + [i + 1 for i in ends]
+        bounds = [*starts, len(shots)]
+        confidences = []
+        for first, stop in zip(bounds, bounds[1:], strict=False):
+            edge_in = p[first - 1] if first > 0 else 1.0
+            edge_out = p[stop - 1] if stop < len(shots) else 1.0
+            inside = p[first:stop - 1]
+            steady = 1.0 - float(inside.max()) if len(inside) else 1.0
+            confidences.append(min(edge_in, edge_out, steady))
+        return scenes_from_bounds(shots, starts, confidences)
