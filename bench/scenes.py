@@ -18,15 +18,15 @@ Two modes, so that segmenters are compared apart from shot errors and as users g
 * **end to end**: shots from vidscene's default shot detector.
 
 In each mode the pipeline runs once per film and every segmenter groups the same shots,
-embeddings and keyframe embeddings (``transformer`` once more with one keyframe per shot, the
-``transformer-k1`` row, in oracle mode). The classic segmenters run with their defaults and,
-as ``osg-tuned`` / ``stg-tuned``, with the best of a small grid on tuning films of other seeds
-(``--no-tune`` skips it). Two reference rows bracket the scores: every shot its own scene, and
-the whole film one scene. Scores (``vidscene.metrics``): scene-boundary precision / recall / F1,
-boundaries matched one to one within ``--tolerance`` seconds (default 1 s), and Vendrig–Worring
-coverage, overflow and their F-score on frames; pooled over films (boundary counts summed,
-coverage and overflow weighted by frames). Writes ``bench/out/scenes.json`` and, on a full run,
-the "Scenes" section of ``BENCHMARKS.md``.
+embeddings and keyframe embeddings (``transformer`` once more with ``--ablation-k`` keyframes
+per shot, the ``transformer-kK`` row, in oracle mode). The classic segmenters run with their
+defaults and, as ``osg-tuned`` / ``stg-tuned``, with the best of a small grid on tuning films
+of other seeds (``--no-tune`` skips it). Two reference rows bracket the scores: every shot its
+own scene, and the whole film one scene. Scores (``vidscene.metrics``): scene-boundary
+precision / recall / F1, boundaries matched one to one within ``--tolerance`` seconds (default
+1 s), and Vendrig–Worring coverage, overflow and their F-score on frames; pooled over films
+(boundary counts summed, coverage and overflow weighted by frames). Writes
+``bench/out/scenes.json`` and, on a full run, the "Scenes" section of ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -206,17 +206,18 @@ def tune(films: list[Film], log: Any) -> dict[str, dict[str, float]]:
 
 
 def run(films: list[Film], specs: dict[str, tuple[str, dict[str, Any]]], tolerance: float,
-        keyframes_per_shot: int, log: Any) -> dict[str, dict[str, Any]]:
+        keyframes_per_shot: int, ablation_k: int, log: Any) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {mode: {} for mode in MODES}
     for film in films:
         for mode in MODES:
             data = analyse(film, mode, keyframes_per_shot)
             rows = dict(specs)
             by_data = {row: data for row in rows}
-            if mode == "oracle" and "transformer" in specs and keyframes_per_shot != 1:
-                # The keyframes ablation: the same model with one keyframe per shot.
-                rows["transformer-k1"] = specs["transformer"]
-                by_data["transformer-k1"] = analyse(film, mode, 1)
+            if mode == "oracle" and "transformer" in specs and ablation_k != keyframes_per_shot:
+                # The keyframes ablation: the same model with another number of keyframes.
+                row = f"transformer-k{ablation_k}"
+                rows[row] = specs["transformer"]
+                by_data[row] = analyse(film, mode, ablation_k)
             for row, spec in [*rows.items(), *((r, (r, {})) for r in REFERENCES)]:
                 d = by_data.get(row, data)
                 start = time.perf_counter()
@@ -254,7 +255,8 @@ def summarise(results: dict[str, dict[str, Any]], synthetic: list[str], unseen: 
 
 
 def markdown(summary: dict[str, Any], info: dict[str, Any], n_films: int, tolerance: float,
-             tuned: dict[str, dict[str, float]], keyframes_per_shot: int) -> str:
+             tuned: dict[str, dict[str, float]], keyframes_per_shot: int, ablation_k: int
+             ) -> str:
     tuned_text = "; ".join(f"`{k}-tuned`: " + ", ".join(f"{a} {v:g}" for a, v in kw.items())
                            for k, kw in tuned.items())
     lines = [_report.provenance_md(info), "",
@@ -265,8 +267,8 @@ def markdown(summary: dict[str, Any], info: dict[str, Any], n_films: int, tolera
              "reference rows, not segmenters. Classic segmenters appear with their defaults "
              f"and `-tuned` on {TUNE_FILMS} tuning films (seeds {TUNE_SEED}…, oracle shots; "
              f"{tuned_text or 'not run'}); `transformer` runs with its shipped weights and "
-             f"threshold, {keyframes_per_shot} keyframe(s) per shot, and `transformer-k1` "
-             "with one (oracle mode). *Unseen places*: "
+             f"threshold, {keyframes_per_shot} keyframe(s) per shot (the analysis default), "
+             f"and `transformer-k{ablation_k}` with {ablation_k} (oracle mode). *Unseen places*: "
              f"{UNSEEN_FILMS} more films (seeds {UNSEEN_SEED}…) composed only from the clips the "
              "scene model held out in training (listed in its model card): places it never saw. "
              "The main columns pool the 24 films, whose clips the model partly trained on.", ""]
@@ -307,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="films composed only from the scene model's held-out clips (0: none)")
     p.add_argument("--scene-weights", type=Path, default=None,
                    help="weights of the transformer segmenter (default: the shipped ones)")
+    p.add_argument("--ablation-k", type=int, default=3,
+                   help="keyframes per shot of the transformer-kK row (oracle mode; default 3)")
     p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
                    help="tune the classic segmenters on the tuning films first (default: on)")
     p.add_argument("--out", type=Path, default=_report.OUT_DIR / "scenes.json")
@@ -324,12 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         log("error: no dev clips folder (use --clips or set VIDSCENE_CLIPS)")
         return 2
     segmenters = [s for s in args.segmenters.split(",") if s]
+    if args.scene_weights:
+        SCENE_WEIGHTS["weights"] = args.scene_weights
     tuned: dict[str, dict[str, float]] = {}
     if args.tune:
         tuning = build_films(TUNE_FILMS, clips, log, seed=TUNE_SEED, prefix="scenes-tune")
         tuned = tune(tuning, log)
-    if args.scene_weights:
-        SCENE_WEIGHTS["weights"] = args.scene_weights
     specs: dict[str, tuple[str, dict[str, Any]]] = {
         name: (name, dict(SCENE_WEIGHTS) if name == "transformer" else {})
         for name in segmenters}
@@ -350,12 +354,13 @@ def main(argv: list[str] | None = None) -> int:
         films.append(demo)
     info = {"date": _report.now(), "command": _report.command(), "machine": _report.machine(),
             "versions": _report.versions()}
-    results = run(films, specs, args.tolerance, args.keyframes_per_shot, log)
+    results = run(films, specs, args.tolerance, args.keyframes_per_shot, args.ablation_k, log)
     summary = summarise(results, synthetic, unseen)
     _report.publish(SECTION, args.out,
                     {"info": info, "tolerance_s": args.tolerance, "films": n, "tuned": tuned,
                      "keyframes_per_shot": args.keyframes_per_shot, "results": summary},
-                    markdown(summary, info, n, args.tolerance, tuned, args.keyframes_per_shot),
+                    markdown(summary, info, n, args.tolerance, tuned, args.keyframes_per_shot,
+                             args.ablation_k),
                     write, log)
     return 0
 

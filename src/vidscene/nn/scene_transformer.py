@@ -18,10 +18,10 @@ Design choices and why:
 * **Relations, not appearance.** Each shot token is built from the best-match and mean cosine
   similarity of its keyframes to those of the shots 1, 2, 3, 4, 6 and 8 before and after it,
   not from the embeddings themselves. "Does this shot look like its neighbours" is the whole
-  question of scene segmentation; a model that also saw the embeddings learned to recognise
-  its few training places and did worse on held-out ones (``appearance`` turns that path back
-  on). More keyframes help here: a shot that shows two looks matches a neighbour that shares
-  either one.
+  question of scene segmentation. A first model that also saw the embeddings themselves drove
+  its training loss to 0.01 while its held-out F1 stayed between 0.55 and 0.72: it had learned
+  to recognise its few training places (``appearance`` turns that path back on). With several
+  keyframes a shot that shows two looks can match a neighbour that shares either one.
   The cosine similarity of the shots' hand-made colour/layout descriptors (what OSG and STG
   compare) is added beside it: training-free, it keeps working on footage unlike anything
   the encoder was trained on.
@@ -78,8 +78,8 @@ class SceneTransformerConfig:
     """Shot distances at which keyframe similarity is measured, backwards and forwards."""
     appearance: bool = False
     """Also give each shot token a learned summary of its keyframe embeddings. Off by default:
-    with few training places the model then learns to recognise those places instead of
-    comparing shots, and does worse on new footage (measured on held-out places)."""
+    with few training places the model learns to recognise those places instead of comparing
+    shots (see the module docstring)."""
     groups: int = 8
     """GroupNorm groups in the encoder (batch-independent: training and inference agree)."""
 

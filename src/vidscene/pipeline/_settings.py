@@ -14,10 +14,13 @@ class AnalyzeSettings:
     detector: str = "transformer"
     """Shot detector (``--detector``), a name in ``vidscene.shots.DETECTORS``: the learned
     ``transformer`` by default, ``fast`` for the classic one (no PyTorch)."""
-    scenes: str = "osg"
-    """Scene segmenter (``--scenes``), a name in ``vidscene.scenes.SEGMENTERS``."""
+    scenes: str = "transformer"
+    """Scene segmenter (``--scenes``), a name in ``vidscene.scenes.SEGMENTERS``: the learned
+    ``transformer`` by default, ``osg`` or ``stg`` for the classic ones."""
     keyframes_per_shot: int = 1
-    """Keyframes chosen per shot (``--keyframes-per-shot``)."""
+    """Keyframes chosen per shot (``--keyframes-per-shot``); the transformer scene segmenter
+    compares them all (on the scene benchmark one keyframe scored a little higher than three:
+    ``BENCHMARKS.md``, Scenes)."""
     sample_fps: float = 2.0
     """Analysis frames per second for keyframes and attributes (``--sample-fps``)."""
     attributes: tuple[str, ...] | None = None

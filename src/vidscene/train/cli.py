@@ -148,9 +148,10 @@ SCENES_HELP = (
     "the transformer on windows of scenes drawn from the bank (shot order shuffled inside "
     "scenes, similar-looking and returning places as hard cases), keeping the step with the "
     "best held-out F1.\n\n"
-    "The defaults take about 20 minutes on 2 CPU cores (the shot banks a few minutes, cached "
-    "and reused; the encoder ~10 min; the transformer ~5 min). More --encoder-steps and "
-    "--scene-steps trade time for accuracy."
+    "The defaults took 37 minutes on 2 CPU cores (55 with a benchmark running beside): the "
+    "shot banks ~3 min (cached and reused), three keyframe encoders (two cross-fitting folds "
+    "and the final one, 1,500 steps each) ~25 min, the transformer (4,000 steps) ~8 min. More "
+    "--encoder-steps and --scene-steps trade time for accuracy."
 )
 
 

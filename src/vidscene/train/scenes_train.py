@@ -462,7 +462,9 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         "clips from `../shared/data/clips` (no PySceneDetect test clip, no clip with real cuts) "
         "and of procedural places, each shot a differently framed and coloured segment of its "
         "place, sampled as the analysis pipeline samples; scenes are runs of shots of one "
-        "place, in shuffled order. Whole clips held out for validation.", "",
+        "place in shuffled order, or of two places cut back and forth (shot / reverse shot). "
+        "Whole clips held out for validation. The sequence model trained on cross-fitted "
+        "embeddings (each place embedded by a fold encoder trained without it).", "",
         f"- training clips: {', '.join(card['data']['train_clips']) or 'none'}",
         f"- held-out clips: {', '.join(card['data']['held_out_clips']) or 'none'}",
         f"- shots: {card['data']['train_shots']:,} training, {card['data']['val_shots']:,} "
