@@ -1,0 +1,126 @@
+"""Pruning: targets, scores, N:M and unstructured masks, masks kept through training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from vidscene.errors import ConfigError
+from vidscene.prune import (
+    SCORERS,
+    apply_masks,
+    bake,
+    check_nm,
+    find_targets,
+    nm_mask,
+    parse_pattern,
+    sparsity,
+    unstructured_masks,
+    xavier_init,
+)
+
+
+class Tiny(nn.Module):
+    """Embedding → one transformer layer → head, like the project's models."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(4, 16)
+        layer = nn.TransformerEncoderLayer(16, 2, 32, 0.0, batch_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.blocks(self.embed(x))).squeeze(-1)
+
+
+def loss_fn(model: nn.Module, batch: Any) -> tuple[Tensor, Tensor]:
+    x, y = batch
+    out = model(x)
+    return nn.functional.binary_cross_entropy_with_logits(out, y), out
+
+
+def batch(seed: int = 0) -> tuple[Tensor, Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(8, 6, 4, generator=g)
+    return x, (x[..., 0] > 0).float()
+
+
+def test_targets_are_the_attention_and_feed_forward_weights_only() -> None:
+    names = [t.name for t in find_targets(Tiny())]
+    assert names == ["blocks.layers.0.self_attn.in_proj_weight",
+                     "blocks.layers.0.self_attn.out_proj.weight",
+                     "blocks.layers.0.linear1.weight", "blocks.layers.0.linear2.weight"]
+
+
+def test_xavier_init_bounds() -> None:
+    targets = find_targets(Tiny())
+    xavier_init(targets, torch.Generator().manual_seed(0))
+    for t in targets:
+        bound = (6 / sum(t.weight.shape)) ** 0.5
+        assert float(t.weight.detach().abs().max()) <= bound
+        assert float(t.weight.detach().abs().max()) > 0.8 * bound
+
+
+def test_nm_mask_keeps_the_top_n_of_each_group() -> None:
+    scores = torch.tensor([[0.1, 0.9, 0.5, 0.2, 4.0, 3.0, 2.0, 1.0]])
+    assert nm_mask(scores, 2, 4).tolist() == [[False, True, True, False,
+                                              True, True, False, False]]
+    with pytest.raises(ConfigError, match="multiple"):
+        nm_mask(torch.ones(2, 6), 2, 4)
+    assert parse_pattern("2:4") == (2, 4)
+    with pytest.raises(ConfigError):
+        parse_pattern("4:2")
+
+
+def test_unstructured_keeps_the_global_top_share() -> None:
+    masks = unstructured_masks({"a": torch.tensor([[1.0, 5.0]]), "b": torch.tensor([[3.0, 2.0]])},
+                               0.5)
+    assert masks["a"].tolist() == [[False, True]] and masks["b"].tolist() == [[True, False]]
+
+
+@pytest.mark.parametrize("method", ["snip", "attention-snip", "magnitude", "random"])
+def test_scorers_give_normalised_non_negative_scores(method: str) -> None:
+    model = Tiny()
+    targets = find_targets(model)
+    scores = SCORERS.create(method, model=model, targets=targets, batches=[batch()],
+                            loss_fn=loss_fn, generator=torch.Generator().manual_seed(0))
+    assert set(scores) == {t.name for t in targets}
+    assert sum(float(s.sum()) for s in scores.values()) == pytest.approx(1.0, rel=1e-4)
+    assert all((s >= 0).all() for s in scores.values())
+
+
+def test_attention_terms_change_the_scores() -> None:
+    model = Tiny()
+    targets = find_targets(model)
+    plain = SCORERS.create("snip", model=model, targets=targets, batches=[batch()],
+                           loss_fn=loss_fn)
+    aware = SCORERS.create("attention-snip", model=model, targets=targets, batches=[batch()],
+                           loss_fn=loss_fn)
+    name = targets[0].name
+    assert not torch.allclose(plain[name], aware[name])
+
+
+def test_masks_hold_through_training_and_after_baking() -> None:
+    torch.manual_seed(0)
+    model = Tiny()
+    targets = find_targets(model)
+    scores = SCORERS.create("attention-snip", model=model, targets=targets, batches=[batch()],
+                            loss_fn=loss_fn)
+    apply_masks(targets, {k: nm_mask(s, 2, 4) for k, s in scores.items()})
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    first = loss_fn(model, batch())[0].item()
+    for step in range(30):
+        loss, _ = loss_fn(model, batch(step % 3))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss_fn(model, batch())[0].item() < first  # it still learns
+    bake(targets)
+    assert all(check_nm(t.weight, 2, 4) for t in targets)
+    assert sparsity(targets) == pytest.approx(0.5)
+    # The masked entries are exactly zero in the stored weights too.
+    assert all("parametrizations" not in k for k in model.state_dict())
