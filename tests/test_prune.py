@@ -15,9 +15,14 @@ from vidscene.prune import (
     bake,
     check_nm,
     find_targets,
+    load_packed,
     nm_mask,
+    pack_nm,
     parse_pattern,
+    save_packed,
     sparsity,
+    to_semi_structured,
+    unpack_nm,
     unstructured_masks,
     xavier_init,
 )
@@ -124,3 +129,52 @@ def test_masks_hold_through_training_and_after_baking() -> None:
     assert sparsity(targets) == pytest.approx(0.5)
     # The masked entries are exactly zero in the stored weights too.
     assert all("parametrizations" not in k for k in model.state_dict())
+
+
+# -- storage -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "m"), [(2, 4), (1, 4), (2, 8)])
+def test_pack_round_trip(n: int, m: int) -> None:
+    g = torch.Generator().manual_seed(n * 10 + m)
+    scores = torch.rand(12, 32, generator=g)
+    weight = torch.randn(12, 32, generator=g) * nm_mask(scores, n, m)
+    weight[0, :m] = 0.0  # a group whose kept values are zero packs too
+    values, positions = pack_nm(weight, n, m)
+    assert values.shape == (12, 32 // m * n) and positions.dtype == torch.uint8
+    assert torch.equal(unpack_nm(values, positions, (12, 32), n, m), weight)
+
+
+def test_pack_refuses_a_dense_weight() -> None:
+    with pytest.raises(ConfigError, match="not 2:4"):
+        pack_nm(torch.ones(2, 8))
+
+
+def test_packed_file_is_smaller_and_loads_back_dense(tmp_path: Any) -> None:
+    torch.manual_seed(0)
+    model = Tiny()
+    targets = find_targets(model)
+    linear = [t for t in targets if t.param == "weight"]
+    apply_masks(linear, {t.name: nm_mask(t.weight.detach().abs(), 2, 4) for t in linear})
+    bake(linear)
+    state = model.state_dict()
+    packed = {t.name: (2, 4) for t in linear}
+    dense_path, packed_path = tmp_path / "dense.safetensors", tmp_path / "packed.safetensors"
+    save_packed(state, dense_path, {})
+    save_packed(state, packed_path, packed)
+    loaded = load_packed(packed_path)
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[k], state[k]) for k in state)
+    # The packed layers alone: values (half) + 2 bits per weight ≈ 53 % of dense float32.
+    dense_bytes = sum(state[k].numel() * 4 for k in packed)
+    packed_bytes = sum(pack_nm(state[k])[0].numel() * 4 + pack_nm(state[k])[1].numel()
+                       for k in packed)
+    assert packed_bytes / dense_bytes == pytest.approx(0.5 + 1 / 32, abs=1e-3)
+    assert packed_path.stat().st_size < dense_path.stat().st_size
+
+
+def test_semi_structured_needs_a_gpu() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the conversion is checked on the device machine")
+    with pytest.raises(ConfigError, match="CUDA"):
+        to_semi_structured(Tiny())
