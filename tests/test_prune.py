@@ -178,3 +178,92 @@ def test_semi_structured_needs_a_gpu() -> None:
         pytest.skip("a GPU is present: the conversion is checked on the device machine")
     with pytest.raises(ConfigError, match="CUDA"):
         to_semi_structured(Tiny())
+
+
+# -- prune-train ---------------------------------------------------------------------------------
+
+
+def build_tiny() -> nn.Module:
+    return Tiny()
+
+
+def tiny_task() -> Any:
+    from vidscene.prune import PruneTask
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        return {"val_loss": float(loss_fn(model, batch(99))[0])}
+
+    return PruneTask(batches=lambda epoch: [batch(epoch * 10 + i) for i in range(4)],
+                     loss_fn=loss_fn, validate=validate, lr=1e-2)
+
+
+def test_prune_train_api_writes_a_packed_2_4_model(tmp_path: Any) -> None:
+    from vidscene.prune import prune_train
+
+    out = tmp_path / "tiny.safetensors"
+    card = prune_train(build_tiny, tiny_task, epochs=3, out=out, progress=False)
+    assert card["sparsity"] == pytest.approx(0.5) and len(card["history"]) == 3
+    assert card["history"][-1]["loss"] < card["history"][0]["loss"]
+    state = load_packed(out)
+    model = Tiny()
+    model.load_state_dict(state)
+    assert all(check_nm(t.weight, 2, 4) for t in find_targets(model))
+    assert not out.with_name(out.name + ".ckpt").exists()
+
+
+def test_prune_train_unstructured_and_bad_arguments(tmp_path: Any) -> None:
+    from vidscene.prune import prune_train
+
+    card = prune_train(build_tiny, tiny_task, pattern=None, keep=0.3, method="snip",
+                       out=tmp_path / "u.safetensors", progress=False)
+    assert card["sparsity"] == pytest.approx(0.7, abs=0.01)
+    with pytest.raises(ConfigError, match="exactly one"):
+        prune_train(build_tiny, tiny_task, pattern="2:4", keep=0.5, out=tmp_path / "x",
+                    progress=False)
+    with pytest.raises(ConfigError, match="unknown method"):
+        prune_train(build_tiny, tiny_task, method="oracle", out=tmp_path / "x", progress=False)
+
+
+def test_prune_train_resumes_from_its_checkpoint(tmp_path: Any) -> None:
+    from vidscene.prune import prune_train
+
+    full = prune_train(build_tiny, tiny_task, epochs=2, out=tmp_path / "full.safetensors",
+                       progress=False)
+
+    def failing_task() -> Any:
+        task = tiny_task()
+        good = task.batches
+
+        def batches(epoch: int) -> Any:
+            if epoch == 1:
+                raise RuntimeError("power cut")
+            return good(epoch)
+
+        task.batches = batches
+        return task
+
+    out = tmp_path / "resumed.safetensors"
+    with pytest.raises(RuntimeError, match="power cut"):
+        prune_train(build_tiny, failing_task, epochs=2, out=out, progress=False)
+    assert out.with_name(out.name + ".ckpt").is_file() and not out.exists()
+    resumed = prune_train(build_tiny, tiny_task, epochs=2, out=out, progress=False, resume=True)
+    # Epoch 2 ran again from the checkpoint, and the run ends where the uninterrupted one did.
+    assert resumed["history"] == full["history"]
+    a, b = load_packed(out), load_packed(tmp_path / "full.safetensors")
+    assert all(torch.allclose(a[k], b[k]) for k in a)
+
+
+def test_cli_prune_train(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from vidscene.cli import app
+
+    out = tmp_path / "cli.safetensors"
+    r = CliRunner().invoke(app, ["prune-train", "--model", "test_prune:build_tiny", "--data",
+                                 "test_prune:tiny_task", "--epochs", "1", "--out", str(out),
+                                 "-q"])
+    assert r.exit_code == 0, r.output
+    assert '"sparsity": 0.5' in r.output and out.is_file()
+    r = CliRunner().invoke(app, ["prune-train", "--model", "no_such_module:f", "--data",
+                                 "test_prune:tiny_task", "--out", str(out)])
+    assert r.exit_code == 1 and "cannot load no_such_module:f" in r.output

@@ -13,7 +13,9 @@ acceleration:
   the pattern after training (:func:`check_nm`);
 * :mod:`~vidscene.prune._storage` — storing them compactly (:func:`save_packed`: kept values +
   2-bit positions, ~53–56 % of dense for 2:4) and handing them to sparse tensor cores on a
-  GPU (:func:`to_semi_structured`).
+  GPU (:func:`to_semi_structured`);
+* :mod:`~vidscene.prune._train` — the whole recipe for any model (:func:`prune_train`, behind
+  ``vidscene prune-train``).
 
 Example::
 
@@ -38,8 +40,28 @@ from vidscene.prune._storage import (
     unpack_nm,
 )
 from vidscene.prune._targets import Target, find_targets
+from vidscene.prune._train import PruneTask, load_callable, prune_train
 
-__all__ = ["SCORERS", "LossFn", "MaskParametrization", "Target", "apply_masks", "bake",
-           "check_nm", "find_targets", "load_packed", "nm_mask", "pack_nm", "parse_pattern",
-           "save_packed", "sparsity", "to_semi_structured", "unpack_nm", "unstructured_masks",
-           "xavier_init"]
+__all__ = [
+    "SCORERS",
+    "LossFn",
+    "MaskParametrization",
+    "PruneTask",
+    "Target",
+    "apply_masks",
+    "bake",
+    "check_nm",
+    "find_targets",
+    "load_callable",
+    "load_packed",
+    "nm_mask",
+    "pack_nm",
+    "parse_pattern",
+    "prune_train",
+    "save_packed",
+    "sparsity",
+    "to_semi_structured",
+    "unpack_nm",
+    "unstructured_masks",
+    "xavier_init",
+]
