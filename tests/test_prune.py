@@ -253,17 +253,21 @@ def test_prune_train_resumes_from_its_checkpoint(tmp_path: Any) -> None:
     assert all(torch.allclose(a[k], b[k]) for k in a)
 
 
-def test_cli_prune_train(tmp_path: Any) -> None:
+def test_cli_prune_train(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from vidscene.cli import app
+    from vidscene.model_store import ModelStore
 
+    monkeypatch.setenv("VIDSCENE_MODELS", str(tmp_path / "store"))
     out = tmp_path / "cli.safetensors"
     r = CliRunner().invoke(app, ["prune-train", "--model", "test_prune:build_tiny", "--data",
                                  "test_prune:tiny_task", "--epochs", "1", "--out", str(out),
-                                 "-q"])
+                                 "--name", "tiny-24", "-q"])
     assert r.exit_code == 0, r.output
     assert '"sparsity": 0.5' in r.output and out.is_file()
+    stored = ModelStore().get("tiny-24")
+    assert stored.version == "v1" and stored.card["pattern"] == "2:4"
     r = CliRunner().invoke(app, ["prune-train", "--model", "no_such_module:f", "--data",
                                  "test_prune:tiny_task", "--out", str(out)])
     assert r.exit_code == 1 and "cannot load no_such_module:f" in r.output

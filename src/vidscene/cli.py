@@ -365,10 +365,12 @@ def export_cmd(
 
 def _mount_subcommands() -> None:
     """Sub-apps of their own modules (they import heavy libraries only when run)."""
+    from vidscene.models_cli import models_app
     from vidscene.prune_cli import PRUNE_TRAIN_HELP, prune_train_cmd
     from vidscene.train.cli import train_app
 
     app.add_typer(train_app, name="train")
+    app.add_typer(models_app, name="models")
     app.command("prune-train", help=PRUNE_TRAIN_HELP)(prune_train_cmd)
 
 

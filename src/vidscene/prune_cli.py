@@ -50,6 +50,9 @@ def prune_train_cmd(
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")] = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of scores and training.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT.ckpt.")] = False,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Also store the result in the model store as the next version of "
+        "NAME (`vidscene models list`).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Prune a network before training (help text: ``PRUNE_TRAIN_HELP``)."""
@@ -73,4 +76,12 @@ def prune_train_cmd(
         raise typer.Exit(1) from None
     summary = {k: card[k] for k in ("method", "pattern", "keep", "sparsity", "file_size_bytes",
                                     "seconds")}
+    if name:
+        from vidscene.model_store import ModelStore
+
+        try:
+            summary["stored"] = ModelStore().add(out, name).ref
+        except VidsceneError as e:
+            _err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
     _err.print(json.dumps(summary), highlight=False, soft_wrap=True)
