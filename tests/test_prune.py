@@ -271,3 +271,27 @@ def test_cli_prune_train(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None
     r = CliRunner().invoke(app, ["prune-train", "--model", "no_such_module:f", "--data",
                                  "test_prune:tiny_task", "--out", str(out)])
     assert r.exit_code == 1 and "cannot load no_such_module:f" in r.output
+
+
+def test_structured_pruning_cuts_feed_forward_channels_and_keeps_the_function() -> None:
+    from vidscene.prune import prune_ff_channels
+
+    torch.manual_seed(0)
+    model = Tiny().eval()
+    targets = find_targets(model)
+    scores = SCORERS.create("attention-snip", model=model, targets=targets, batches=[batch()],
+                            loss_fn=loss_fn)
+    x, _ = batch(5)
+    with torch.no_grad():
+        before = model(x)
+    # Keeping every channel changes nothing.
+    assert prune_ff_channels(model, scores, 1.0) == 0
+    with torch.no_grad():
+        assert torch.allclose(model(x), before, atol=1e-5)
+    params = sum(p.numel() for p in model.parameters())
+    assert prune_ff_channels(model, scores, 0.5) == 16
+    layer = model.blocks.layers[0]
+    assert (layer.linear1.out_features, layer.linear2.in_features) == (16, 16)
+    assert sum(p.numel() for p in model.parameters()) == params - 16 * (16 + 1 + 16)
+    with torch.no_grad():
+        assert model(x).shape == before.shape

@@ -14,6 +14,8 @@ acceleration:
 * :mod:`~vidscene.prune._storage` — storing them compactly (:func:`save_packed`: kept values +
   2-bit positions, ~53–56 % of dense for 2:4) and handing them to sparse tensor cores on a
   GPU (:func:`to_semi_structured`);
+* :mod:`~vidscene.prune._structured` — the structured option: whole feed-forward channels cut
+  out by the same scores (:func:`prune_ff_channels`), a smaller dense model;
 * :mod:`~vidscene.prune._train` — the whole recipe for any model (:func:`prune_train`, behind
   ``vidscene prune-train``).
 
@@ -39,6 +41,7 @@ from vidscene.prune._storage import (
     to_semi_structured,
     unpack_nm,
 )
+from vidscene.prune._structured import prune_ff_channels
 from vidscene.prune._targets import Target, find_targets
 from vidscene.prune._train import PruneTask, load_callable, prune_train
 
@@ -57,6 +60,7 @@ __all__ = [
     "nm_mask",
     "pack_nm",
     "parse_pattern",
+    "prune_ff_channels",
     "prune_train",
     "save_packed",
     "sparsity",
