@@ -37,8 +37,8 @@ Design choices and why:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -47,6 +47,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from vidscene.errors import ConfigError
+from vidscene.nn._config import ModelConfig
 from vidscene.nn._registry import register_model
 
 __all__ = ["KeyframeEncoder", "SceneTransformer", "SceneTransformerConfig", "keyframe_input"]
@@ -56,8 +57,10 @@ _PRIOR = 0.2
 
 
 @dataclass(frozen=True)
-class SceneTransformerConfig:
+class SceneTransformerConfig(ModelConfig):
     """Hyper-parameters of :class:`SceneTransformer`; JSON-serialisable (saved with weights)."""
+
+    model_name: ClassVar[str] = "scene-transformer"
 
     image_size: tuple[int, int] = (96, 54)
     """Keyframe width × height fed to the encoder (16:9; other aspects are squeezed)."""
@@ -102,19 +105,6 @@ class SceneTransformerConfig:
             problems.append("offsets must be positive shot distances")
         if problems:
             raise ConfigError("scene-transformer config: " + "; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SceneTransformerConfig:
-        """Build from a (JSON) mapping; unknown keys raise ``ConfigError`` rather than vanish."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"scene-transformer config: unknown field(s) {', '.join(unknown)}")
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def keyframe_input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:

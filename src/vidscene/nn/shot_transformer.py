@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,7 @@ from torch import Tensor, nn
 
 from vidscene.analysis import SHOT_MODEL_CLASSES
 from vidscene.errors import ConfigError
+from vidscene.nn._config import ModelConfig
 from vidscene.nn._registry import register_model
 
 __all__ = ["TRANSITION_CLASSES", "ShotTransformer", "ShotTransformerConfig"]
@@ -80,11 +81,13 @@ _FRAME_FEATURES = ("luma_mean", "luma_std")
 
 
 @dataclass(frozen=True)
-class ShotTransformerConfig:
+class ShotTransformerConfig(ModelConfig):
     """Hyper-parameters of :class:`ShotTransformer`; JSON-serialisable (saved with weights).
 
     Lists (as they come back from JSON) are accepted wherever a tuple is expected.
     """
+
+    model_name: ClassVar[str] = "shot-transformer"
 
     window: int = 96
     """Most frames one forward pass sees."""
@@ -123,19 +126,6 @@ class ShotTransformerConfig:
             problems.append("position_kernel must be odd")
         if problems:
             raise ConfigError("shot-transformer config: " + "; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ShotTransformerConfig:
-        """Build from a (JSON) mapping; unknown keys raise ``ConfigError`` rather than vanish."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"shot-transformer config: unknown field(s) {', '.join(unknown)}")
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 class _FrameStem(nn.Module):

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vidscene.errors import ConfigError
-from vidscene.nn import create_model, save_model
+from vidscene.nn import create_model
 from vidscene.nn.scene_transformer import SceneTransformer
 from vidscene.train import scenes_data as sd
 
@@ -488,22 +488,6 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
     return "\n".join(lines)
 
 
-def _save(model: nn.Module, state: Mapping[str, Tensor], out: Path, card: dict[str, Any]
-          ) -> None:
-    """``state`` into ``out`` with ``card`` (its own file size included, written until it
-    settles) and the Markdown card beside it."""
-    best = copy.deepcopy(model)
-    best.load_state_dict(state)
-    card["file_size_bytes"] = 0
-    for _ in range(3):
-        save_model(best, out, card)
-        size = out.stat().st_size
-        if size == card["file_size_bytes"]:
-            break
-        card["file_size_bytes"] = size
-    out.with_suffix(".md").write_text(_markdown(card, out), encoding="utf-8")
-
-
 def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
                  cfg: SceneTrainConfig | None = None, threads: int = 2, progress: bool = True,
                  command: str = "", log: Log | None = None,
@@ -545,7 +529,9 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
         "validation": {"place_retrieval": round(retrieval, 4), "best": best, "curve": curve,
                        "encoder_loss_per_100_steps": encoder_losses},
     }
-    _save(model, state, out, card)
+    from vidscene.train.shots_train import save_weights
+
+    save_weights(model, state, out, card, markdown=_markdown)
     log(f"wrote {out} ({seconds / 60:.1f} min)")
     return {"weights": str(out), "card": str(out.with_suffix(".md")), "best": best,
             "place_retrieval": retrieval, "seconds": seconds}

@@ -33,7 +33,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -407,9 +407,11 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
 
 
 def save_weights(model: nn.Module, state: Mapping[str, Tensor], out: Path,
-                 card: dict[str, Any]) -> None:
+                 card: dict[str, Any],
+                 markdown: Callable[[Mapping[str, Any], Path], str] | None = None) -> None:
     """Save ``state`` into ``out`` with ``card`` (its own file size included) and the Markdown
-    card beside it. The size is known only after writing, so it is written until it settles."""
+    card beside it (``markdown(card, out)``, the shot model's by default). The size is known
+    only after writing, so it is written until it settles."""
     best = copy.deepcopy(model)
     best.load_state_dict(state)
     card["file_size_bytes"] = 0
@@ -419,7 +421,7 @@ def save_weights(model: nn.Module, state: Mapping[str, Tensor], out: Path,
         if size == card["file_size_bytes"]:
             break
         card["file_size_bytes"] = size
-    out.with_suffix(".md").write_text(_markdown(card, out), encoding="utf-8")
+    out.with_suffix(".md").write_text((markdown or _markdown)(card, out), encoding="utf-8")
 
 
 # -- the loop --------------------------------------------------------------------------------------
