@@ -43,9 +43,10 @@ import numpy as np
 import _dataset
 import _report
 from vidscene.analysis import Scene, Shot, Transition
+from vidscene.errors import ConfigError
 from vidscene.metrics import SceneScores, score_scenes
 from vidscene.pipeline import AnalyzeSettings, analyze
-from vidscene.scenes import SEGMENTERS, create_segmenter, scenes_from_bounds
+from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter, scenes_from_bounds
 from vidscene.shots import ShotDetector
 from vidscene.video import FrameBatch
 
@@ -141,8 +142,8 @@ UNSEEN_FILMS = 8
 def _held_out_clips() -> list[str]:
     """The clips the transformer's training held out (from its model card), if any."""
     try:
-        seg = create_segmenter("transformer", **SCENE_WEIGHTS)
-    except Exception:  # no weights: no unseen-places films
+        seg = _segmenter("transformer", SCENE_WEIGHTS)
+    except ConfigError:  # no weights: no unseen-places films
         return []
     return list(getattr(seg, "card", {}).get("data", {}).get("held_out_clips", []))
 
@@ -168,6 +169,16 @@ class Analysed:
 
 SCENE_WEIGHTS: dict[str, Any] = {}
 """Keyword arguments of the transformer segmenter (``--scene-weights``)."""
+_SEGMENTERS: dict[str, SceneSegmenter] = {}
+
+
+def _segmenter(name: str, kwargs: dict[str, Any]) -> SceneSegmenter:
+    """One segmenter per name and settings for the whole run (the transformer loads its
+    weights once, not once per film)."""
+    key = f"{name}|{sorted(kwargs.items())!r}"
+    if key not in _SEGMENTERS:
+        _SEGMENTERS[key] = create_segmenter(name, **kwargs)
+    return _SEGMENTERS[key]
 
 
 def analyse(film: Film, mode: str, keyframes_per_shot: int) -> Analysed:
@@ -175,7 +186,7 @@ def analyse(film: Film, mode: str, keyframes_per_shot: int) -> Analysed:
     keyframe embeddings from the transformer's encoder included)."""
     detector = OracleDetector(film.transitions) if mode == "oracle" else None
     settings = AnalyzeSettings(scenes="transformer", keyframes_per_shot=keyframes_per_shot)
-    segmenter = create_segmenter("transformer", **SCENE_WEIGHTS)
+    segmenter = _segmenter("transformer", SCENE_WEIGHTS)
     result = analyze(film.path, settings, detector=detector, segmenter=segmenter)
     return Analysed(result.analysis.shots, np.asarray(result.shot_embeddings),
                     result.keyframe_embeddings)
@@ -185,7 +196,7 @@ def segment(spec: tuple[str, dict[str, Any]], data: Analysed) -> list[Scene]:
     name, kwargs = spec
     if name in REFERENCES:
         return _reference(name, data.shots)
-    return create_segmenter(name, **kwargs).segment(data.shots, data.embeddings, data.keyframes)
+    return _segmenter(name, kwargs).segment(data.shots, data.embeddings, data.keyframes)
 
 
 def tune(films: list[Film], log: Any) -> dict[str, dict[str, float]]:
@@ -255,8 +266,8 @@ def summarise(results: dict[str, dict[str, Any]], synthetic: list[str], unseen: 
 
 
 def markdown(summary: dict[str, Any], info: dict[str, Any], n_films: int, tolerance: float,
-             tuned: dict[str, dict[str, float]], keyframes_per_shot: int, ablation_k: int
-             ) -> str:
+             tuned: dict[str, dict[str, float]], keyframes_per_shot: int, ablation_k: int,
+             n_unseen: int) -> str:
     tuned_text = "; ".join(f"`{k}-tuned`: " + ", ".join(f"{a} {v:g}" for a, v in kw.items())
                            for k, kw in tuned.items())
     lines = [_report.provenance_md(info), "",
@@ -269,9 +280,10 @@ def markdown(summary: dict[str, Any], info: dict[str, Any], n_films: int, tolera
              f"{tuned_text or 'not run'}); `transformer` runs with its shipped weights and "
              f"threshold, {keyframes_per_shot} keyframe(s) per shot (the analysis default), "
              f"and `transformer-k{ablation_k}` with {ablation_k} (oracle mode). *Unseen places*: "
-             f"{UNSEEN_FILMS} more films (seeds {UNSEEN_SEED}…) composed only from the clips the "
+             f"{n_unseen} more films (seeds {UNSEEN_SEED}…) composed only from the clips the "
              "scene model held out in training (listed in its model card): places it never saw. "
-             "The main columns pool the 24 films, whose clips the model partly trained on.", ""]
+             f"The main columns pool the {n_films} films, whose clips the model partly trained "
+             "on.", ""]
     for mode in MODES:
         title = ("Oracle shots (true shot boundaries)" if mode == "oracle"
                  else "End to end (shots from the default detector)")
@@ -360,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
                     {"info": info, "tolerance_s": args.tolerance, "films": n, "tuned": tuned,
                      "keyframes_per_shot": args.keyframes_per_shot, "results": summary},
                     markdown(summary, info, n, args.tolerance, tuned, args.keyframes_per_shot,
-                             args.ablation_k),
+                             args.ablation_k, len(unseen)),
                     write, log)
     return 0
 

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-__all__ = ["DESCRIPTOR_SIZE", "frame_descriptor", "select_by_descriptors", "select_keyframes",
-           "shot_embedding"]
+__all__ = ["DESCRIPTOR_SIZE", "frame_descriptor", "keyframe_input", "select_by_descriptors",
+           "select_keyframes", "shot_embedding"]
 
 # -- descriptor layout ------------------------------------------------------------------------
 # Colour part: an HSV joint histogram. Hue means nothing for greys and near-blacks (it jumps
@@ -165,6 +165,19 @@ def shot_embedding(descriptors: np.ndarray) -> np.ndarray:
     if len(rows) == 0:
         return np.zeros(rows.shape[1], np.float32)
     return _normalised(rows.mean(axis=0)).astype(np.float32)
+
+
+def keyframe_input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An ``(H, W, 3)`` ``uint8`` frame resized to a learned encoder's ``size`` (width,
+    height), as the scene model's training and the pipeline both prepare keyframes.
+
+    A box filter: keyframes are shrunk 2–4×, and averaging (unlike bilinear sampling) keeps
+    the colours of fine texture instead of aliasing it."""
+    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    width, height = size
+    if image.size == (width, height):
+        return np.asarray(image)
+    return np.asarray(image.resize((width, height), Image.Resampling.BOX))
 
 
 # -- internals --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Two parts, saved together in one file (registry name ``"scene-transformer"``):
 
-* :class:`KeyframeEncoder` turns one keyframe (an analysis frame shrunk to 96×54) into a
+* :class:`KeyframeEncoder` turns one keyframe (an analysis frame shrunk to 96×54 by
+  :func:`vidscene.keyframes.keyframe_input`) into a
   64-d unit vector. It is trained first, contrastively: keyframes of the same *place* (other
   segments, crops, zooms and colour treatments of one source) are positives, keyframes of
   other places negatives (supervised contrastive loss, :mod:`vidscene.train.scenes_train`).
@@ -43,14 +44,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor, nn
 
 from vidscene.errors import ConfigError
 from vidscene.nn._config import ModelConfig
 from vidscene.nn._registry import register_model
 
-__all__ = ["KeyframeEncoder", "SceneTransformer", "SceneTransformerConfig", "keyframe_input"]
+__all__ = ["KeyframeEncoder", "SceneTransformer", "SceneTransformerConfig"]
 
 _PRIOR = 0.2
 """Roughly the share of shots that end a scene: the head's bias starts there."""
@@ -105,18 +105,6 @@ class SceneTransformerConfig(ModelConfig):
             problems.append("offsets must be positive shot distances")
         if problems:
             raise ConfigError("scene-transformer config: " + "; ".join(problems))
-
-
-def keyframe_input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An ``(H, W, 3)`` ``uint8`` frame resized to the encoder's ``size`` (width, height).
-
-    A box filter: keyframes are shrunk 2–4×, and averaging (unlike bilinear sampling) keeps
-    the colours of fine texture instead of aliasing it."""
-    image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
-    width, height = size
-    if image.size == (width, height):
-        return np.asarray(image)
-    return np.asarray(image.resize((width, height), Image.Resampling.BOX))
 
 
 class KeyframeEncoder(nn.Module):

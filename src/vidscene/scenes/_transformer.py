@@ -26,6 +26,7 @@ import numpy as np
 
 from vidscene.analysis import Scene, Shot
 from vidscene.errors import ConfigError
+from vidscene.keyframes import keyframe_input
 from vidscene.scenes._base import (
     SEGMENTERS,
     SceneSegmenter,
@@ -44,13 +45,12 @@ class _Embedder:
 
     def __init__(self, owner: TransformerSegmenter) -> None:
         self.owner = owner
-        self.size = tuple(owner.config["image_size"])
+        width, height = owner.config["image_size"]
+        self.size = (int(width), int(height))
 
     def prepare(self, rgb: np.ndarray) -> np.ndarray:
-        from PIL import Image
-
-        image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
-        return np.asarray(image.resize(self.size, Image.Resampling.BOX))
+        # The very resize the training banks used, so inputs match what the encoder learned.
+        return keyframe_input(rgb, self.size)
 
     def embed(self, prepared: np.ndarray) -> np.ndarray:
         import torch

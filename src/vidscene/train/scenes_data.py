@@ -207,8 +207,6 @@ def build_bank(places: Sequence[Place], shots_per_place: Sequence[int], seed: in
                image_size: tuple[int, int],
                progress: Callable[[int, int], None] | None = None) -> ShotBank:
     """Render ``shots_per_place[p]`` shots of each place (deterministic for a seed)."""
-    from vidscene.nn.scene_transformer import keyframe_input
-
     images: list[np.ndarray] = []
     starts = [0]
     selection: list[list[np.ndarray]] = []
@@ -224,7 +222,7 @@ def build_bank(places: Sequence[Place], shots_per_place: Sequence[int], seed: in
             index = list(range(len(samples)))
             selection.append([base + np.array(kf.select_by_descriptors(index, desc, k), np.int64)
                               for k in range(1, MAX_KEYFRAMES + 1)])
-            images.extend(keyframe_input(s, image_size) for s in samples)
+            images.extend(kf.keyframe_input(s, image_size) for s in samples)
             starts.append(base + len(samples))
             descriptors.append(kf.shot_embedding(desc))
             seconds.append(length)
