@@ -78,3 +78,71 @@ def test_cli_models(tmp_path: Path, model_file: Path) -> None:
     assert r.exit_code == 0
     r = runner.invoke(app, ["models", "show", "tiny", *store])
     assert r.exit_code == 1 and "no model 'tiny'" in r.output
+
+
+def test_references_resolve_to_files_and_files_to_versions(tmp_path: Path, model_file: Path
+                                                           ) -> None:
+    from vidscene.model_store import identify, load, resolve
+
+    store = ModelStore(tmp_path / "store")
+    stored = store.add(model_file, "scenes-small")
+    assert resolve("scenes-small", store) == stored.path
+    assert resolve("scenes-small@v1", store) == stored.path
+    assert resolve(model_file, store) == model_file
+    missing = tmp_path / "missing.safetensors"
+    assert resolve(missing, store) == missing  # a path stays a path: its user says it is missing
+    with pytest.raises(ConfigError, match="no such model file"):
+        load(missing, store)
+    with pytest.raises(NotFoundInStore):
+        resolve("scenes-large", store)
+    # The same bytes anywhere are recognised as the stored version.
+    assert identify(model_file, store).startswith("scenes-small@v1 sha256:")
+    shipped = next(m for m in store.list() if m.version == SHIPPED)
+    assert identify(shipped.path, store).startswith(f"{shipped.name}@shipped sha256:")
+    model, card, identity = load("scenes-small", store)
+    assert card["metrics"] == {"f1": 0.5} and identity.startswith("scenes-small@v1")
+    assert not model.training
+
+
+class _StoredModelAttribute:
+    """An attribute plugin measured by a model from the store (the documented pattern)."""
+
+    name = "stored-embedding"
+    description = "first component of a stored keyframe encoder's embedding"
+    unit = "-1..1"
+
+    def __init__(self, ref: str, store: ModelStore) -> None:
+        from vidscene.model_store import load
+
+        self.net, _card, self.model = load(ref, store)
+
+    def measure(self, sample: object) -> float:
+        rgb = torch.from_numpy(sample.tiny)[None]  # type: ignore[attr-defined]
+        with torch.no_grad():
+            return float(self.net.encoder(rgb)[0, 0])
+
+
+def test_analyses_record_the_model_versions_that_produced_them(
+        tmp_path: Path, model_file: Path, synthetic_video: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidscene.attributes import ATTRIBUTES, Attribute
+    from vidscene.pipeline import AnalyzeSettings, analyze
+
+    store = ModelStore(tmp_path / "store")
+    monkeypatch.setenv("VIDSCENE_MODELS", str(store.root))
+    store.add(model_file, "scenes-small")
+    cls = type("StoredEmbedding", (_StoredModelAttribute, Attribute), {})
+    monkeypatch.setitem(ATTRIBUTES._factories, "stored-embedding",
+                        lambda: cls("scenes-small", store))
+    path, _truth = synthetic_video("stored-models")  # type: ignore[operator]
+    settings = AnalyzeSettings(detector="fast", scenes="osg",
+                               attributes=("brightness", "stored-embedding"))
+    result = analyze(path, settings)
+    models = result.analysis.models
+    assert models["attribute stored-embedding"].startswith("scenes-small@v1 sha256:")
+    shots = result.analysis.shots
+    assert all(-1.0 <= s.attributes["stored-embedding"] <= 1.0 for s in shots)
+    # The learned stages name their weights the same way, shipped ones as @shipped.
+    learned = analyze(path, AnalyzeSettings())
+    assert "shot-transformer-v1@shipped sha256:" in learned.analysis.models["shots"]
+    assert "scene-transformer-v1@shipped sha256:" in learned.analysis.models["scenes"]

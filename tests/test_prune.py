@@ -220,7 +220,7 @@ def test_prune_train_unstructured_and_bad_arguments(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match="exactly one"):
         prune_train(build_tiny, tiny_task, pattern="2:4", keep=0.5, out=tmp_path / "x",
                     progress=False)
-    with pytest.raises(ConfigError, match="unknown method"):
+    with pytest.raises(ConfigError, match="unknown pruning method"):
         prune_train(build_tiny, tiny_task, method="oracle", out=tmp_path / "x", progress=False)
 
 
@@ -295,3 +295,38 @@ def test_structured_pruning_cuts_feed_forward_channels_and_keeps_the_function() 
     assert sum(p.numel() for p in model.parameters()) == params - 16 * (16 + 1 + 16)
     with torch.no_grad():
         assert model(x).shape == before.shape
+
+
+def test_prune_spec_checks_its_choice() -> None:
+    from vidscene.prune import PruneSpec
+
+    assert PruneSpec().nm == (2, 4)
+    with pytest.raises(ConfigError, match="exactly one"):
+        PruneSpec(pattern="2:4", ff_keep=0.5)
+    with pytest.raises(ConfigError, match="unknown pruning method"):
+        PruneSpec(method="lottery")
+    with pytest.raises(ConfigError, match="keep share"):
+        PruneSpec(pattern=None, keep=1.5)
+
+
+def test_structured_pruning_gives_a_smaller_model_that_saves_and_loads(tmp_path: Any) -> None:
+    from vidscene.nn import create_model, load_model, save_model
+    from vidscene.prune import PruneSpec, bake_all, prune_model
+
+    model = create_model("shot-transformer", window=16, layers=2, d_model=32, heads=2, ff=64)
+    frames = torch.randint(0, 255, (2, 16, 36, 64, 3), dtype=torch.uint8)
+
+    def loss_fn(m: nn.Module, batch: Tensor) -> tuple[Tensor, Any]:
+        out = m(batch)
+        return out["start"].sigmoid().mean(), out
+
+    section = prune_model(model, PruneSpec(pattern=None, ff_keep=0.25), [frames], loss_fn)
+    assert section["channels_removed"] == 2 * 48 and model.config.ff == 16
+    assert bake_all(model) == {}
+    path = tmp_path / "small.safetensors"
+    save_model(model, path, {"pruning": section})
+    loaded, card = load_model(path)
+    assert loaded.config.ff == 16 and card["pruning"]["ff_keep"] == 0.25
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(loaded(frames)["start"], model(frames)["start"], atol=1e-5)

@@ -326,3 +326,23 @@ def test_cli_train_scenes_on_tiny_settings(tmp_path: Path, monkeypatch: pytest.M
     assert out.with_suffix(".md").is_file()
     r = CliRunner().invoke(app, ["train", "scenes", "--clips", str(tmp_path / "absent")])
     assert r.exit_code == 1 and "clips folder not found" in r.output
+
+
+def test_train_scenes_can_prune_the_sequence_transformer(tmp_path: Path) -> None:
+    from vidscene.prune import PruneSpec, check_nm, find_targets
+    from vidscene.train.scenes_train import SceneTrainConfig, train_scenes
+
+    cfg = SceneTrainConfig(procedural_places=6, procedural_shots=4, val_procedural_places=3,
+                           encoder_steps=2, places_per_batch=4, scene_steps=2,
+                           windows_per_batch=4, validate_every=2, val_windows=4)
+    out = tmp_path / "scene.safetensors"
+    train_scenes(out=out, data_dir=tmp_path / "data", clips_dir=None, cfg=cfg, progress=False,
+                 model_config={"encoder_channels": [8, 8], "d_model": 16, "heads": 2,
+                               "ff": 16, "layers": 1, "window": 8, "embed_dim": 8},
+                 pruning=PruneSpec(score_batches=1))
+    model, card = load_model(out)
+    targets = find_targets(model)
+    assert targets and all(t.name.startswith("context.") for t in targets)
+    assert all(check_nm(t.weight, 2, 4) for t in targets)
+    assert card["pruning"]["sparsity"] == 0.5
+    assert not any(n.startswith("encoder.") for n in card["pruning"]["layers"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from vidscene.errors import ConfigError
@@ -292,3 +293,51 @@ def test_cli_help_states_the_time_budget() -> None:
     r = CliRunner().invoke(_cli(), ["train", "shots", "--help"])
     assert r.exit_code == 0
     assert "2 hours" in r.output and "--resume" in r.output
+
+
+def test_pruned_training_keeps_2_4_through_resume_and_saves_packed(tiny_data: Path,
+                                                                    tmp_path: Path) -> None:
+    from vidscene.nn import load_model
+    from vidscene.prune import PruneSpec, check_nm, find_targets
+    from vidscene.train.shots_train import train_shots
+
+    dense_out, out = tmp_path / "dense.safetensors", tmp_path / "pruned.safetensors"
+    settings = dict(data_dir=tiny_data, batch_size=2, window=32, steps_per_epoch=2, seed=1,
+                    threads=1, progress=False, model_config={"layers": 1})
+    train_shots(out=dense_out, epochs=1, **settings)
+    spec = PruneSpec(method="attention-snip", pattern="2:4", score_batches=1)
+    train_shots(out=out, epochs=1, pruning=spec, **settings)
+    resumed = train_shots(out=out, epochs=2, pruning=spec, resume=True, **settings)
+    assert [c["epoch"] for c in resumed["curve"]] == [1, 2]
+    model, card = load_model(out)  # packed layers come back dense
+    targets = find_targets(model)
+    assert targets and all(check_nm(t.weight, 2, 4) for t in targets)
+    assert card["pruning"]["method"] == "attention-snip"
+    assert card["pruning"]["sparsity"] == pytest.approx(0.5)
+    assert out.stat().st_size < 0.7 * dense_out.stat().st_size
+
+
+def test_magnitude_pruning_starts_from_given_weights(tiny_data: Path, tmp_path: Path) -> None:
+    from vidscene.nn import load_model
+    from vidscene.prune import PruneSpec, check_nm, find_targets
+    from vidscene.train.shots_train import train_shots
+
+    dense = tmp_path / "dense.safetensors"
+    settings = dict(data_dir=tiny_data, batch_size=2, window=32, steps_per_epoch=1, seed=1,
+                    threads=1, progress=False, model_config={"layers": 1})
+    train_shots(out=dense, epochs=1, **settings)
+    start, _ = load_model(dense)
+    out = tmp_path / "magnitude.safetensors"
+    # No training step at all (lr ~ 0) isolates the mask: it must keep the 2 largest of 4.
+    train_shots(out=out, epochs=1, lr=1e-12, init_weights=dense,
+                pruning=PruneSpec(method="magnitude", reinit=False, score_batches=1),
+                **settings)
+    model, card = load_model(out)
+    assert card["init_weights"] == "dense.safetensors"
+    for before, after in zip(find_targets(start), find_targets(model), strict=True):
+        assert check_nm(after.weight, 2, 4)
+        kept = before.weight.abs().reshape(-1, 4).topk(2, dim=1).indices
+        assert torch.all(after.weight.reshape(-1, 4).gather(1, kept) != 0)
+    with pytest.raises(ConfigError, match="does not fit"):
+        train_shots(out=tmp_path / "x.safetensors", epochs=1, init_weights=dense,
+                    **{**settings, "model_config": {"layers": 2}})

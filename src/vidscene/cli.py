@@ -8,6 +8,7 @@ errors go to stderr so pipes stay clean.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,6 +152,13 @@ def analyze_cmd(
                                               "second for keyframes and attributes.")] = 2.0,
     attributes: Annotated[str | None, typer.Option(help="Comma-separated attribute names "
                                                    "(default: all).")] = None,
+    shot_model: Annotated[str | None, typer.Option(
+        "--shot-model", metavar="MODEL", help="Weights of the transformer detector: a file, or "
+        "a model-store name[@version] ('vidscene models list'). Default: the shipped model.",
+        show_default=False)] = None,
+    scene_model: Annotated[str | None, typer.Option(
+        "--scene-model", metavar="MODEL", help="Weights of the transformer scene segmenter, "
+        "as --shot-model.", show_default=False)] = None,
     db: DbOption = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse again even if the store "
                                         "has a result for this file and these settings.")]
@@ -169,7 +177,8 @@ def analyze_cmd(
     try:
         settings = AnalyzeSettings(
             detector=detector, scenes=scenes, keyframes_per_shot=keyframes_per_shot,
-            sample_fps=sample_fps,
+            sample_fps=sample_fps, shot_model=_pin_model(shot_model),
+            scene_model=_pin_model(scene_model),
             attributes=tuple(a.strip() for a in attributes.split(",") if a.strip())
             if attributes else None,
         )
@@ -207,6 +216,21 @@ def analyze_cmd(
         raise typer.Exit(1)
 
 
+def _pin_model(ref: str | None) -> str | None:
+    """A model-store reference pinned to its version (``name`` → ``name@v3``), so a stored
+    result is reused only for the same model; files are kept as given. Fails fast if absent."""
+    if ref is None:
+        return None
+    from vidscene.model_store import ModelStore, resolve
+
+    path = resolve(ref)  # an unknown name fails here, before any decoding
+    if Path(ref) == path:
+        if not path.is_file():
+            raise ConfigError(f"{ref}: no such model file")
+        return ref
+    return ModelStore().get(ref).ref
+
+
 def _check_names(settings: AnalyzeSettings) -> None:
     """Fail fast on unknown stage names, before any decoding."""
     from vidscene.attributes import ATTRIBUTES, load_plugins
@@ -219,6 +243,12 @@ def _check_names(settings: AnalyzeSettings) -> None:
     if settings.scenes not in SEGMENTERS:
         raise ConfigError(f"unknown scene segmenter {settings.scenes!r} "
                           f"(known: {', '.join(SEGMENTERS.names())})")
+    for stage, registry, name, weights in (
+            ("detector", DETECTORS, settings.detector, settings.shot_model),
+            ("scene segmenter", SEGMENTERS, settings.scenes, settings.scene_model)):
+        if weights is not None and "weights" not in inspect.signature(
+                registry.factory(name)).parameters:
+            raise ConfigError(f"the {name!r} {stage} takes no model weights")
     load_plugins()
     for name in settings.attributes or ():
         if name not in ATTRIBUTES:

@@ -23,7 +23,7 @@ from typing import Any
 
 from vidscene.errors import ConfigError, NotFoundInStore
 
-__all__ = ["ModelStore", "StoredModel", "default_models_dir"]
+__all__ = ["ModelStore", "StoredModel", "default_models_dir", "identify", "load", "resolve"]
 
 ENV_VAR = "VIDSCENE_MODELS"
 SHIPPED_DIR = Path(__file__).resolve().parent / "nn" / "weights"
@@ -162,3 +162,51 @@ class ModelStore:
             f.chmod(stat.S_IRUSR | stat.S_IWUSR)
         shutil.rmtree(folder)
         return model
+
+
+# -- using stored models -----------------------------------------------------------------------
+
+_IDENTITY: dict[tuple[str, int, int], str] = {}
+
+
+def resolve(weights: str | Path, store: ModelStore | None = None) -> Path:
+    """The file behind ``weights``: a path to a model file, or a store reference (``name``,
+    its newest version, or ``name@version``, as ``vidscene models list`` shows them). What the
+    detectors, segmenters and attribute plugins accept wherever they take weights. Something
+    that looks like a path (a folder part or a ``.safetensors`` name) is returned as a path,
+    existing or not (callers say what is missing); an unknown name raises ``NotFoundInStore``."""
+    path = Path(weights)
+    text = str(weights)
+    if path.is_file() or os.sep in text or "/" in text or text.endswith(".safetensors"):
+        return path
+    return (store or ModelStore()).get(text).path
+
+
+def identify(path: Path, store: ModelStore | None = None) -> str:
+    """``name@version sha256:<12 hex>`` of a model file, ``version`` as the store lists it
+    (``shipped`` for the packaged models), or the file name when the store does not hold it:
+    how an analysis records which model versions produced it. Cached per file state."""
+    path = Path(path).resolve()
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _IDENTITY:
+        digest = _sha256(path)
+        try:
+            known = [m for m in (store or ModelStore()).list()
+                     if m.card.get("sha256") == digest]
+        except (OSError, ValueError):  # an unreadable store folder must not stop an analysis
+            known = []
+        label = known[0].ref if known else path.name
+        _IDENTITY[key] = f"{label} sha256:{digest[:12]}"
+    return _IDENTITY[key]
+
+
+def load(ref: str | Path, store: ModelStore | None = None) -> tuple[Any, dict[str, Any], str]:
+    """``(model, card, identity)`` of a stored model or model file, for plugins: a vidscene
+    model rebuilt by its registry name (N:M-packed layers restored dense), in eval mode;
+    ``identity`` as :func:`identify` gives it, for the analysis's ``models``. Imports PyTorch."""
+    from vidscene.nn import load_model
+
+    path = resolve(ref, store)
+    model, card = load_model(path)
+    return model, card, identify(path, store)

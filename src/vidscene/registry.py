@@ -7,6 +7,7 @@ implementation never means editing an if-chain elsewhere.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -44,7 +45,18 @@ class Registry(Generic[T]):
         except KeyError:
             known = ", ".join(sorted(self._factories)) or "none"
             raise ConfigError(f"unknown {self.kind} {name!r} (known: {known})") from None
+        try:
+            inspect.signature(factory).bind(**kwargs)
+        except TypeError:
+            raise ConfigError(f"{self.kind} {name!r} does not take "
+                              f"{', '.join(sorted(kwargs))}") from None
         return factory(**kwargs)
+
+    def factory(self, name: str) -> Callable[..., T]:
+        """The factory registered as ``name`` (``ConfigError`` if unknown)."""
+        if name not in self._factories:
+            raise ConfigError(f"unknown {self.kind} {name!r}")
+        return self._factories[name]
 
     def names(self) -> list[str]:
         return sorted(self._factories)

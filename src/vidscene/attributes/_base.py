@@ -63,6 +63,11 @@ class Attribute(ABC):
     """One line for people: what the number means."""
     unit: str = ""
     """What the number counts in, or its range (``luma 0..1``)."""
+    model: str = ""
+    """For an attribute measured by a learned model: which one, as
+    :func:`vidscene.model_store.load` identifies it (``name@version sha256:…``); every
+    analysis records it in its ``models``. A plugin loads a stored model with
+    ``model, card, self.model = vidscene.model_store.load("name@v2")``."""
 
     @abstractmethod
     def measure(self, sample: FrameSample) -> float:

@@ -165,8 +165,10 @@ def analyze(
     settings = settings or AnalyzeSettings()
     t0 = time.perf_counter()
     info = info or probe(path)
-    detector = detector or create_detector(settings.detector)
-    segmenter = segmenter or create_segmenter(settings.scenes)
+    detector = detector or create_detector(
+        settings.detector, **({"weights": settings.shot_model} if settings.shot_model else {}))
+    segmenter = segmenter or create_segmenter(
+        settings.scenes, **({"weights": settings.scene_model} if settings.scene_model else {}))
     measures = attrs.create_attributes(settings.attributes)
     stream = FrameStream(path, info=info, sample_fps=settings.sample_fps)
     builder = _ShotBuilder(settings.keyframes_per_shot, lambda: stream.analysis_size,
@@ -222,7 +224,8 @@ def analyze(
         shots=shots,
         scenes=scenes,
         attributes=summary,
-        models={"shots": detector.describe(), "scenes": segmenter.describe()},
+        models={"shots": detector.describe(), "scenes": segmenter.describe(),
+                **{f"attribute {a.name}": a.model for a in measures if a.model}},
         timing={"decode_s": t_decoded - t0 - t_detect, "shots_s": t_detect,
                 "scenes_s": t_scenes, "total_s": total},
         settings=settings.to_dict(),

@@ -17,6 +17,11 @@ class AnalyzeSettings:
     scenes: str = "transformer"
     """Scene segmenter (``--scenes``), a name in ``vidscene.scenes.SEGMENTERS``: the learned
     ``transformer`` by default, ``osg`` or ``stg`` for the classic ones."""
+    shot_model: str | None = None
+    """Weights of the learned detector (``--shot-model``): a file or a model-store reference
+    (``name`` or ``name@version``); ``None`` means the shipped model."""
+    scene_model: str | None = None
+    """Weights of the learned scene segmenter (``--scene-model``), as ``shot_model``."""
     keyframes_per_shot: int = 1
     """Keyframes chosen per shot (``--keyframes-per-shot``); the transformer scene segmenter
     compares them all (on the scene benchmark one keyframe scored a little higher than three:

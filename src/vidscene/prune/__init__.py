@@ -16,6 +16,9 @@ acceleration:
   GPU (:func:`to_semi_structured`);
 * :mod:`~vidscene.prune._structured` — the structured option: whole feed-forward channels cut
   out by the same scores (:func:`prune_ff_channels`), a smaller dense model;
+* :mod:`~vidscene.prune._recipe` — the step a training loop calls before its first step
+  (:class:`PruneSpec`, :func:`prune_model`); ``save_model(..., packed=bake_all(model))``
+  exports the result;
 * :mod:`~vidscene.prune._train` — the whole recipe for any model (:func:`prune_train`, behind
   ``vidscene prune-train``).
 
@@ -31,8 +34,18 @@ Example::
     assert all(check_nm(t.weight, 2, 4) for t in targets)
 """
 
-from vidscene.prune._apply import MaskParametrization, apply_masks, bake, check_nm, sparsity
+from vidscene.prune._apply import (
+    MaskParametrization,
+    apply_masks,
+    bake,
+    bake_all,
+    check_nm,
+    current_masks,
+    restore_masks,
+    sparsity,
+)
 from vidscene.prune._masks import nm_mask, parse_pattern, unstructured_masks
+from vidscene.prune._recipe import PruneSpec, prune_model
 from vidscene.prune._scores import SCORERS, LossFn, xavier_init
 from vidscene.prune._storage import (
     load_packed,
@@ -57,6 +70,11 @@ __all__ = [
     "find_targets",
     "load_callable",
     "load_packed",
+    "PruneSpec",
+    "bake_all",
+    "current_masks",
+    "restore_masks",
+    "prune_model",
     "nm_mask",
     "pack_nm",
     "parse_pattern",

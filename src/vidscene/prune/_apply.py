@@ -15,29 +15,60 @@ from torch.nn.utils import parametrize
 
 from vidscene.prune._targets import Target
 
-__all__ = ["MaskParametrization", "apply_masks", "bake", "check_nm", "sparsity"]
+__all__ = ["MaskParametrization", "apply_masks", "bake", "bake_all", "check_nm",
+           "current_masks", "sparsity"]
 
 
 class MaskParametrization(nn.Module):
-    """``weight → weight * mask`` (the mask is a buffer, saved with the model's state)."""
+    """``weight → weight * mask`` (the mask is a buffer, saved with the model's state).
+
+    ``nm`` records the N:M pattern the mask follows, if any, so that export can pack it."""
 
     mask: Tensor
 
-    def __init__(self, mask: Tensor) -> None:
+    def __init__(self, mask: Tensor, nm: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.register_buffer("mask", mask.to(torch.bool))
+        self.nm = nm
 
     def forward(self, weight: Tensor) -> Tensor:
         return weight * self.mask
 
 
-def apply_masks(targets: list[Target], masks: dict[str, Tensor]) -> None:
-    """Fix ``masks[target.name]`` on each target (pruned entries zeroed once)."""
+def apply_masks(targets: list[Target], masks: dict[str, Tensor],
+                nm: tuple[int, int] | None = None) -> None:
+    """Fix ``masks[target.name]`` on each target (pruned entries zeroed once); ``nm`` is the
+    N:M pattern the masks follow, if they do."""
     for t in targets:
         mask = masks[t.name]
         with torch.no_grad():
             t.weight.mul_(mask)
-        parametrize.register_parametrization(t.module, t.param, MaskParametrization(mask))
+        parametrize.register_parametrization(t.module, t.param, MaskParametrization(mask, nm))
+
+
+def current_masks(model: nn.Module) -> dict[str, Tensor]:
+    """The masks fixed on ``model``, by target name (for checkpoints)."""
+    masks: dict[str, Tensor] = {}
+    for path, module in model.named_modules():
+        if not parametrize.is_parametrized(module):
+            continue
+        for param, chain in module.parametrizations.items():
+            for p in chain:
+                if isinstance(p, MaskParametrization):
+                    masks[f"{path}.{param}" if path else param] = p.mask
+    return masks
+
+
+def restore_masks(model: nn.Module, state: dict[str, Tensor],
+                  nm: tuple[int, int] | None = None) -> None:
+    """Fix on ``model`` the masks held in ``state``, a state dict saved from a masked model
+    (a checkpoint), so that ``model.load_state_dict(state)`` fits."""
+    marker, suffix = ".parametrizations.", ".0.mask"
+    for key, mask in state.items():
+        if marker in key and key.endswith(suffix):
+            path, _, param = key[: -len(suffix)].rpartition(marker)
+            module = model.get_submodule(path) if path else model
+            parametrize.register_parametrization(module, param, MaskParametrization(mask, nm))
 
 
 def bake(targets: list[Target]) -> None:
@@ -45,6 +76,28 @@ def bake(targets: list[Target]) -> None:
     for t in targets:
         if parametrize.is_parametrized(t.module, t.param):
             parametrize.remove_parametrizations(t.module, t.param, leave_parametrized=True)
+
+
+def bake_all(model: nn.Module) -> dict[str, tuple[int, int]]:
+    """Bake every mask of ``model`` (as :func:`bake`) for export; returns the state-dict keys
+    of the weights that follow an N:M pattern, with it, for packed storage. ``RuntimeError`` if
+    a weight lost its pattern (it cannot, unless something wrote to it behind the mask)."""
+    packed: dict[str, tuple[int, int]] = {}
+    for path, module in list(model.named_modules()):
+        if not parametrize.is_parametrized(module):
+            continue
+        for param in list(module.parametrizations.keys()):
+            chain = module.parametrizations[param]
+            nm = next((p.nm for p in chain if isinstance(p, MaskParametrization)), None)
+            if not any(isinstance(p, MaskParametrization) for p in chain):
+                continue
+            parametrize.remove_parametrizations(module, param, leave_parametrized=True)
+            if nm is not None:
+                name = f"{path}.{param}" if path else param
+                if not check_nm(getattr(module, param), *nm):
+                    raise RuntimeError(f"{name} lost its {nm[0]}:{nm[1]} pattern")
+                packed[name] = nm
+    return packed
 
 
 def check_nm(weight: Tensor, n: int, m: int) -> bool:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,9 +27,11 @@ from torch import Tensor, nn
 
 from vidscene.errors import ConfigError
 
-__all__ = ["load_packed", "pack_nm", "save_packed", "to_semi_structured", "unpack_nm"]
+__all__ = ["PACKED_KEY", "load_packed", "pack_nm", "pack_state", "save_packed",
+           "to_semi_structured", "unpack_nm", "unpack_state"]
 
-_PACKED_KEY = "vidscene.packed"
+PACKED_KEY = "vidscene.packed"
+"""Safetensors metadata key of the packing layout (JSON: name → shape, N, M)."""
 
 
 def _bits(m: int) -> int:
@@ -67,10 +71,11 @@ def unpack_nm(values: Tensor, positions: Tensor, shape: tuple[int, int], n: int 
     return dense.reshape(rows, cols)
 
 
-def save_packed(state: dict[str, Tensor], path: Path, packed: dict[str, tuple[int, int]],
-                metadata: dict[str, str] | None = None) -> None:
-    """Write ``state`` to ``path`` with the tensors named in ``packed`` (name → (N, M)) stored
-    as :func:`pack_nm` values and positions."""
+def pack_state(state: Mapping[str, Tensor], packed: Mapping[str, tuple[int, int]]
+               ) -> tuple[dict[str, Tensor], dict[str, dict[str, object]]]:
+    """``(tensors, layout)`` to write to safetensors: the tensors named in ``packed`` (name →
+    (N, M)) replaced by their :func:`pack_nm` values and positions, ``layout`` saying how to
+    undo it (:func:`unpack_state`)."""
     tensors: dict[str, Tensor] = {}
     layout: dict[str, dict[str, object]] = {}
     for name, tensor in state.items():
@@ -82,8 +87,27 @@ def save_packed(state: dict[str, Tensor], path: Path, packed: dict[str, tuple[in
             layout[name] = {"shape": list(tensor.shape), "n": n, "m": m}
         else:
             tensors[name] = tensor.detach().cpu().contiguous()
+    return tensors, layout
+
+
+def unpack_state(raw: Mapping[str, Tensor], layout: Mapping[str, Any]) -> dict[str, Tensor]:
+    """The dense state dict of :func:`pack_state`'s ``(tensors, layout)``."""
+    state = {k: v for k, v in raw.items()
+             if not k.endswith((".nm_values", ".nm_positions"))}
+    for name, spec in layout.items():
+        rows, cols = spec["shape"]
+        state[name] = unpack_nm(raw[f"{name}.nm_values"], raw[f"{name}.nm_positions"],
+                                (rows, cols), spec["n"], spec["m"])
+    return state
+
+
+def save_packed(state: dict[str, Tensor], path: Path, packed: dict[str, tuple[int, int]],
+                metadata: dict[str, str] | None = None) -> None:
+    """Write ``state`` to ``path`` with the tensors named in ``packed`` (name → (N, M)) stored
+    as :func:`pack_nm` values and positions."""
+    tensors, layout = pack_state(state, packed)
     meta = dict(metadata or {})
-    meta[_PACKED_KEY] = json.dumps(layout, sort_keys=True)
+    meta[PACKED_KEY] = json.dumps(layout, sort_keys=True)
     save_file(tensors, str(path), metadata=meta)
 
 
@@ -92,15 +116,8 @@ def load_packed(path: Path) -> dict[str, Tensor]:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as handle:
-        layout = json.loads((handle.metadata() or {}).get(_PACKED_KEY, "{}"))
-    raw = load_file(str(path))
-    state = {k: v for k, v in raw.items()
-             if not k.endswith((".nm_values", ".nm_positions"))}
-    for name, spec in layout.items():
-        rows, cols = spec["shape"]
-        state[name] = unpack_nm(raw[f"{name}.nm_values"], raw[f"{name}.nm_positions"],
-                                (rows, cols), spec["n"], spec["m"])
-    return state
+        layout = json.loads((handle.metadata() or {}).get(PACKED_KEY, "{}"))
+    return unpack_state(load_file(str(path)), layout)
 
 
 def to_semi_structured(model: nn.Module) -> int:

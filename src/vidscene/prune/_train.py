@@ -26,9 +26,9 @@ import torch
 from torch import nn
 
 from vidscene.errors import ConfigError
-from vidscene.prune._apply import apply_masks, bake, check_nm, sparsity
-from vidscene.prune._masks import nm_mask, parse_pattern, unstructured_masks
-from vidscene.prune._scores import SCORERS, LossFn, xavier_init
+from vidscene.prune._apply import apply_masks, bake_all, current_masks, sparsity
+from vidscene.prune._recipe import PruneSpec, prune_model
+from vidscene.prune._scores import LossFn
 from vidscene.prune._storage import save_packed
 from vidscene.prune._targets import find_targets
 
@@ -69,44 +69,32 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
                 resume: bool = False, progress: bool = True,
                 card: dict[str, Any] | None = None) -> dict[str, Any]:
     """Score, mask, train and save (see the module docstring); returns the model card."""
-    if method not in SCORERS:
-        raise ConfigError(f"unknown method {method!r} (known: {', '.join(SCORERS.names())})")
     if (pattern is None) == (keep is None):
         raise ConfigError("give exactly one of pattern (N:M) and keep (unstructured share)")
+    task = dataset_fn()
+    spec = PruneSpec(method=method, pattern=pattern, keep=keep,
+                     score_batches=task.score_batches)
     out = Path(out)
     torch.manual_seed(seed)
     model = build_fn()
-    task = dataset_fn()
-    targets = find_targets(model)
-    if not targets:
-        raise ConfigError("the model has no prunable weights (no attention or feed-forward "
-                          "Linear layers)")
-    nm = parse_pattern(pattern) if pattern else None
     ckpt = out.with_name(out.name + ".ckpt")
     start_epoch = 0
-    opt = None
     history: list[dict[str, Any]] = []
     if resume and ckpt.is_file():
         saved = torch.load(ckpt, weights_only=False)
+        targets = find_targets(model)
         masks = saved["masks"]
-        apply_masks(targets, masks)
+        apply_masks(targets, masks, spec.nm)
         model.load_state_dict(saved["model"])
         opt = torch.optim.AdamW(model.parameters(), lr=task.lr)
         opt.load_state_dict(saved["optimizer"])
         start_epoch = saved["epoch"] + 1
         history = list(saved.get("history", []))
+        section = saved["pruning"]
     else:
-        xavier_init(targets, torch.Generator().manual_seed(seed))
-        batches = [b for _, b in zip(range(task.score_batches), task.batches(0), strict=False)]
-        scores = SCORERS.create(method, model=model, targets=targets, batches=batches,
-                                loss_fn=task.loss_fn,
-                                generator=torch.Generator().manual_seed(seed))
-        if nm is not None:
-            masks = {k: nm_mask(s, *nm) for k, s in scores.items()}
-        else:
-            assert keep is not None
-            masks = unstructured_masks(scores, keep)
-        apply_masks(targets, masks)
+        section = prune_model(model, spec, task.batches(0), task.loss_fn, seed=seed)
+        targets = find_targets(model)
+        masks = current_masks(model)
         opt = torch.optim.AdamW(model.parameters(), lr=task.lr)
     started = time.perf_counter()
     from vidscene.train.shots_train import _progress
@@ -130,18 +118,16 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
                     entry.update(task.validate(model))
             history.append(entry)
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "masks": masks, "epoch": epoch, "history": history}, ckpt)
+                        "masks": masks, "epoch": epoch, "history": history,
+                        "pruning": section}, ckpt)
             bar.update(job, advance=1)
-    bake(targets)
-    if nm is not None and not all(check_nm(t.weight, *nm) for t in targets):
-        raise RuntimeError("internal error: the N:M pattern did not survive training")
+    packed = bake_all(model)
     result = {**(card or {}), "method": method, "pattern": pattern, "keep": keep,
               "epochs": epochs, "seed": seed, "sparsity": round(sparsity(targets), 4),
-              "pruned_layers": [t.name for t in targets],
+              "pruned_layers": [t.name for t in targets], "pruning": section,
               "parameters": sum(p.numel() for p in model.parameters()),
               "seconds": round(time.perf_counter() - started, 1), "history": history}
     out.parent.mkdir(parents=True, exist_ok=True)
-    packed = {t.name: nm for t in targets} if nm is not None else {}
     save_packed(model.state_dict(), out, packed, {"card": json.dumps(result, sort_keys=True)})
     result["file_size_bytes"] = out.stat().st_size
     ckpt.unlink(missing_ok=True)

@@ -74,9 +74,10 @@ class TransformerSegmenter(SceneSegmenter):
 
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
                  threads: int | None = None) -> None:
+        from vidscene.model_store import resolve
         from vidscene.nn import read_header
 
-        path = Path(weights) if weights else DEFAULT_SCENE_WEIGHTS
+        path = resolve(weights) if weights else DEFAULT_SCENE_WEIGHTS
         if not path.is_file():
             raise ConfigError(f"no weights for the transformer scene segmenter at {path} "
                               "(train them with `vidscene train scenes`)")
@@ -112,7 +113,10 @@ class TransformerSegmenter(SceneSegmenter):
         return _Embedder(self)
 
     def describe(self) -> str:
-        return f"{self.name} ({self.path.stem}, threshold {self.threshold:g})"
+        """The model file that ran (store reference and sha256 prefix) and the threshold."""
+        from vidscene.model_store import identify
+
+        return f"{self.name} ({identify(self.path)}, threshold {self.threshold:g})"
 
     def end_probabilities(self, shots: Sequence[Shot], embeddings: np.ndarray,
                           keyframes: Sequence[np.ndarray]) -> np.ndarray:

@@ -209,7 +209,9 @@ class TransformerShotDetector(ShotDetector):
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
                  gradual_threshold: float | None = None, margin: int = 16,
                  threads: int | None = None) -> None:
-        path = Path(weights) if weights else DEFAULT_WEIGHTS
+        from vidscene.model_store import resolve
+
+        path = resolve(weights) if weights else DEFAULT_WEIGHTS
         if not path.is_file():
             raise ConfigError(
                 f"no weights for the transformer detector at {path} (train them with "
@@ -267,9 +269,10 @@ class TransformerShotDetector(ShotDetector):
         return torch
 
     def describe(self) -> str:
-        version = self.card.get("name", self.path.stem)
-        digest = self.card.get("sha256", "")
-        return f"{version}" + (f" (sha256:{digest[:12]})" if digest else "")
+        """Which model file ran: its store reference (``name@version``) and sha256 prefix."""
+        from vidscene.model_store import identify
+
+        return f"{self.name} ({identify(self.path)})"
 
     # -- streaming ---------------------------------------------------------------------------
     def process(self, batch: FrameBatch) -> list[Transition]:

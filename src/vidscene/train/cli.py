@@ -46,6 +46,45 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+PruneOpt = Annotated[str | None, typer.Option(
+    "--prune", metavar="METHOD", help="Prune the transformer before training and train it with "
+    "the mask fixed: attention-snip (connection sensitivity with attention and output terms), "
+    "snip, random, or magnitude (only with --init-weights: prune a trained model, then "
+    "fine-tune). See 'vidscene prune-train --help'.", show_default=False)]
+PatternOpt = Annotated[str, typer.Option(
+    "--pattern", help="N:M mask of --prune (2:4 runs on sparse tensor cores; files store it "
+    "packed, ~53 % of dense).")]
+FfKeepOpt = Annotated[float | None, typer.Option(
+    "--ff-keep", min=0.01, max=1.0, help="Structured pruning instead of an N:M mask, "
+    "keeping this share of every feed-forward block's channels (a smaller dense model, "
+    "faster on any CPU).",
+    show_default=False)]
+
+
+def _pruning(method: str | None, pattern: str, ff_keep: float | None,
+             init_weights: Path | None = None) -> object | None:
+    """The ``PruneSpec`` of the --prune options (``None`` without --prune)."""
+    from vidscene.errors import ConfigError
+
+    if method is None:
+        if ff_keep is not None:
+            raise ConfigError("--ff-keep needs --prune METHOD (how channels are ranked)")
+        return None
+    if method == "magnitude" and init_weights is None:
+        raise ConfigError("--prune magnitude ranks trained weights: give --init-weights")
+    from vidscene.prune import PruneSpec  # imports torch: only now
+
+    return PruneSpec(method=method, pattern=None if ff_keep is not None else pattern,
+                     ff_keep=ff_keep, reinit=method != "magnitude")
+
+
+def _prune_flags(method: str | None, pattern: str, ff_keep: float | None) -> str:
+    if method is None:
+        return ""
+    return f" --prune {method}" + (f" --ff-keep {ff_keep}" if ff_keep is not None
+                                   else f" --pattern {pattern}")
+
+
 SHOTS_HELP = (
     "Train the learned shot detector (--detector transformer).\n\n"
     "Composes VIDEOS synthetic videos from the single-shot dev clips (whole clips held out for "
@@ -91,6 +130,12 @@ def shots_cmd(
                     ] = "160x90",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per step.")
                           ] = 16,
+    init_weights: Annotated[Path | None, typer.Option(
+        "--init-weights", help="Start from this shot model (fine-tuning) instead of a fresh "
+        "one.", show_default=False)] = None,
+    prune: PruneOpt = None,
+    pattern: PatternOpt = "2:4",
+    ff_keep: FfKeepOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train the learned shot detector (help text: ``SHOTS_HELP``)."""
@@ -99,7 +144,8 @@ def shots_cmd(
         _train_shots(videos=videos, epochs=epochs, out=out,
                      data_dir=data_dir or _default_data_dir(), seed=seed, resume=resume,
                      threads=threads, jobs=jobs or os.cpu_count() or 1, clips=clips,
-                     size=(w, h), batch_size=batch_size, quiet=quiet)
+                     size=(w, h), batch_size=batch_size, quiet=quiet,
+                     init_weights=init_weights, prune=(prune, pattern, ff_keep))
     except typer.BadParameter as e:
         _err.print(f"[bold red]error:[/] --size: {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -110,8 +156,13 @@ def shots_cmd(
 
 def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: int, resume: bool,
                  threads: int, jobs: int, clips: Path | None, size: tuple[int, int],
-                 batch_size: int, quiet: bool) -> None:
+                 batch_size: int, quiet: bool, init_weights: Path | None = None,
+                 prune: tuple[str | None, str, float | None] = (None, "2:4", None)) -> None:
     from vidscene.errors import ConfigError
+
+    if init_weights is not None and not init_weights.is_file():
+        raise ConfigError(f"--init-weights: no such file: {init_weights}")
+    pruning = _pruning(*prune, init_weights=init_weights)
     from vidscene.train.shots_data import build_dataset
     from vidscene.train.synth import find_clips_dir
 
@@ -128,10 +179,13 @@ def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: i
 
     command = (f"vidscene train shots --videos {videos} --epochs {epochs} --out {out} "
                f"--data-dir {data_dir} --seed {seed} --threads {threads} --size {size[0]}x"
-               f"{size[1]} --batch-size {batch_size}" + (f" --clips {clips}" if clips else ""))
+               f"{size[1]} --batch-size {batch_size}" + (f" --clips {clips}" if clips else "")
+               + (f" --init-weights {init_weights}" if init_weights else "")
+               + _prune_flags(*prune))
     result = train_shots(data_dir=data_dir, out=out, epochs=epochs, batch_size=batch_size,
                          seed=seed, threads=threads, progress=not quiet, resume=resume,
-                         command=command)
+                         command=command, init_weights=init_weights,
+                         pruning=pruning)  # type: ignore[arg-type]
     summary = {k: result[k] for k in ("weights", "card", "best_epoch", "val_f1_cut",
                                       "val_f1_gradual", "seconds")}
     _err.print(json.dumps(summary), highlight=False, soft_wrap=True)
@@ -178,6 +232,9 @@ def scenes_cmd(
         "--clips", help="Development clips folder (default: $VIDSCENE_CLIPS or "
         "../shared/data/clips; without one, procedural places only).", show_default=False,
     )] = None,
+    prune: PruneOpt = None,
+    pattern: PatternOpt = "2:4",
+    ff_keep: FfKeepOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train the learned scene segmenter (help text: ``SCENES_HELP``)."""
@@ -187,6 +244,7 @@ def scenes_cmd(
 
         if clips is not None and not clips.is_dir():
             raise ConfigError(f"clips folder not found: {clips}")
+        pruning = _pruning(prune, pattern, ff_keep)
         clips_dir = clips or find_clips_dir()
         if clips_dir is None:
             _err.print("no development clips found: procedural places only", highlight=False)
@@ -201,9 +259,11 @@ def scenes_cmd(
         command = (f"vidscene train scenes --out {out} --seed {seed} --encoder-steps "
                    f"{encoder_steps} --scene-steps {scene_steps} --shots-per-clip "
                    f"{shots_per_clip} --procedural-places {procedural_places} --threads "
-                   f"{threads}" + (f" --clips {clips}" if clips else ""))
+                   f"{threads}" + (f" --clips {clips}" if clips else "")
+                   + _prune_flags(prune, pattern, ff_keep))
         result = train_scenes(out=out, data_dir=cache, clips_dir=clips_dir, cfg=cfg,
                               threads=threads, progress=not quiet, command=command,
+                              pruning=pruning,  # type: ignore[arg-type]
                               log=lambda m: _err.print(m, highlight=False, soft_wrap=True))
     except VidsceneError as e:
         _err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from vidscene.errors import ConfigError
 from vidscene.nn import create_model
 from vidscene.nn.scene_transformer import SceneTransformer
+from vidscene.prune import PruneSpec, prune_model
 from vidscene.train import scenes_data as sd
 
 __all__ = ["SceneTrainConfig", "embed_bank", "shot_inputs", "train_scenes"]
@@ -384,10 +385,46 @@ def _validate(model: SceneTransformer, bank: sd.ShotBank, embeddings: np.ndarray
     return out
 
 
+SequenceBatch = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
+"""keyframes, kmask, durations, descriptors, ends (:func:`shot_inputs`)."""
+
+
+def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np.ndarray],
+                    similar: np.ndarray, window: int, cfg: SceneTrainConfig,
+                    rng: np.random.Generator) -> SequenceBatch:
+    """One training mini-batch of windows, at a random number of keyframes per shot."""
+    # Shorter windows too: the end of a film, and films with few shots.
+    length = window if rng.random() < 0.7 else int(rng.integers(4, window + 1))
+    windows = [sd.sample_window(train, by_place, length, rng, similar)
+               for _ in range(cfg.windows_per_batch)]
+    k = int(rng.integers(1, sd.MAX_KEYFRAMES + 1))
+    keys, kmask, seconds, desc, ends = shot_inputs(train, train_emb, windows, k, rng)
+    # Some keyframes of multi-keyframe shots go missing (short shots have fewer).
+    if k > 1:
+        drop = torch.rand(kmask.shape) < 0.15
+        drop[..., 0] = False
+        kmask = kmask & ~drop
+    return keys, kmask, seconds, desc, ends
+
+
+def sequence_loss(model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, Tensor]:
+    """``(loss, logits)``: weighted BCE of "a scene ends after this shot" on scored shots."""
+    keys, kmask, seconds, desc, ends = batch
+    logits = model(keys, kmask, seconds, desc)
+    mask = _loss_mask(ends)
+    target = ends.clamp(min=0).float()
+    loss = F.binary_cross_entropy_with_logits(logits[mask], target[mask],
+                                              pos_weight=torch.tensor(2.0))
+    return loss, logits
+
+
 def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.ndarray,
                    val: sd.ShotBank, val_emb: np.ndarray, cfg: SceneTrainConfig, log: Log,
-                   progress: bool) -> tuple[dict[str, Tensor], list[dict[str, Any]]]:
-    """Train the sequence part (encoder frozen); returns the best state and the curve."""
+                   progress: bool, pruning: PruneSpec | None = None
+                   ) -> tuple[dict[str, Tensor], list[dict[str, Any]], dict[str, Any] | None]:
+    """Train the sequence part (encoder frozen); returns the best state, the curve and, with
+    ``pruning``, the pruning card section (the sequence transformer pruned before its first
+    step, scored on mini-batches of its own training windows)."""
     window = model.config.window
     rng = np.random.default_rng([cfg.seed, 0x534551])  # "SEQ"
     by_place = train.shots_of_place()
@@ -398,6 +435,12 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
                    for _ in range(cfg.val_windows)]
     for p in model.encoder.parameters():
         p.requires_grad_(False)
+    pruned: dict[str, Any] | None = None
+    if pruning is not None:
+        score_rng = np.random.default_rng([cfg.seed, 0x5052])  # "PR"
+        batches = (_sequence_batch(train, train_emb, by_place, similar, window, cfg, score_rng)
+                   for _ in range(pruning.score_batches))
+        pruned = prune_model(model, pruning, batches, sequence_loss, seed=cfg.seed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.scene_lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.scene_lr, total_steps=cfg.scene_steps,
@@ -409,22 +452,8 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
     with _progress(progress) as bar:
         task = bar.add_task("scene transformer", total=cfg.scene_steps)
         for step in range(cfg.scene_steps):
-            # Shorter windows too: the end of a film, and films with few shots.
-            length = window if rng.random() < 0.7 else int(rng.integers(4, window + 1))
-            windows = [sd.sample_window(train, by_place, length, rng, similar)
-                       for _ in range(cfg.windows_per_batch)]
-            k = int(rng.integers(1, sd.MAX_KEYFRAMES + 1))
-            keys, kmask, seconds, desc, ends = shot_inputs(train, train_emb, windows, k, rng)
-            # Some keyframes of multi-keyframe shots go missing (short shots have fewer).
-            if k > 1:
-                drop = torch.rand(kmask.shape) < 0.15
-                drop[..., 0] = False
-                kmask = kmask & ~drop
-            logits = model(keys, kmask, seconds, desc)
-            mask = _loss_mask(ends)
-            target = ends.clamp(min=0).float()
-            loss = F.binary_cross_entropy_with_logits(logits[mask], target[mask],
-                                                      pos_weight=torch.tensor(2.0))
+            batch = _sequence_batch(train, train_emb, by_place, similar, window, cfg, rng)
+            loss, _ = sequence_loss(model, batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)
@@ -444,7 +473,7 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
             bar.update(task, advance=1)
     for p in model.encoder.parameters():
         p.requires_grad_(True)
-    return best_state, curve
+    return best_state, curve, pruned
 
 
 # -- the whole recipe ----------------------------------------------------------------------------
@@ -491,8 +520,11 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
 def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
                  cfg: SceneTrainConfig | None = None, threads: int = 2, progress: bool = True,
                  command: str = "", log: Log | None = None,
-                 model_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The whole recipe (module docstring); writes ``out`` and its Markdown card."""
+                 model_config: Mapping[str, Any] | None = None,
+                 pruning: PruneSpec | None = None) -> dict[str, Any]:
+    """The whole recipe (module docstring); writes ``out`` and its Markdown card. With
+    ``pruning``, the sequence transformer is pruned before its training (the keyframe encoder,
+    a CNN, is not)."""
     import platform
 
     cfg = cfg or SceneTrainConfig()
@@ -512,7 +544,8 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
     val_emb = embed_bank(model, val)
     retrieval = place_retrieval(val, val_emb)
     log(f"encoder: held-out place retrieval@1 {retrieval:.3f}")
-    state, curve = train_sequence(model, train, train_emb, val, val_emb, cfg, log, progress)
+    state, curve, pruned = train_sequence(model, train, train_emb, val, val_emb, cfg, log,
+                                          progress, pruning)
     best = max(curve, key=lambda c: c["k3"]["f1"])
     seconds = time.perf_counter() - start
     card = {
@@ -529,6 +562,8 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
         "validation": {"place_retrieval": round(retrieval, 4), "best": best, "curve": curve,
                        "encoder_loss_per_100_steps": encoder_losses},
     }
+    if pruned is not None:
+        card["pruning"] = pruned
     from vidscene.train.shots_train import save_weights
 
     save_weights(model, state, out, card, markdown=_markdown)

@@ -45,7 +45,8 @@ from torch import Tensor, nn
 
 from vidscene.errors import ConfigError
 from vidscene.metrics import Boundary, aggregate, match_transitions
-from vidscene.nn import TRANSITION_CLASSES, create_model, save_model
+from vidscene.nn import TRANSITION_CLASSES, create_model, load_model, save_model
+from vidscene.prune import PruneSpec, bake_all, parse_pattern, prune_model, restore_masks
 from vidscene.shots._transformer import Predictions, decode, window_positions
 from vidscene.train.shots_data import TARGET_CLASSES, ShotVideo, load_dataset, load_video
 
@@ -414,9 +415,10 @@ def save_weights(model: nn.Module, state: Mapping[str, Tensor], out: Path,
     only after writing, so it is written until it settles."""
     best = copy.deepcopy(model)
     best.load_state_dict(state)
+    packed = bake_all(best)  # a pruned model: masks folded in, N:M layers stored packed
     card["file_size_bytes"] = 0
     for _ in range(3):
-        save_model(best, out, card)
+        save_model(best, out, card, packed)
         size = out.stat().st_size
         if size == card["file_size_bytes"]:
             break
@@ -449,13 +451,20 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                 weight_decay: float = 0.05, warmup: float = 0.05, threshold: float = 0.5,
                 gradual_threshold: float = 0.8,
                 pool_videos: int = 32, model_config: Mapping[str, Any] | None = None,
-                name: str = "vidscene-shots-v1", command: str | None = None) -> dict[str, Any]:
+                name: str = "vidscene-shots-v1", command: str | None = None,
+                pruning: PruneSpec | None = None, init_weights: str | Path | None = None
+                ) -> dict[str, Any]:
     """Train the ``shot-transformer`` on the dataset in ``data_dir``; save the best epoch to
     ``out`` (safetensors + card) and ``out.with_suffix(".md")``; return the run's metrics.
 
     ``steps_per_epoch`` defaults to about one pass over the training frames
     (frames / window / batch_size). ``resume`` continues from ``out``'s checkpoint (written after
     every epoch); ``epochs`` may be raised on resume. ``model_config`` overrides model fields.
+
+    ``init_weights`` starts from a saved shot model instead of a fresh one (fine-tuning).
+    ``pruning`` prunes the model before the first step (:func:`vidscene.prune.prune_model`,
+    scored on the first mini-batches of the training data) and trains it with the mask
+    fixed; N:M layers are saved packed.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -481,8 +490,44 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
     total_steps = steps * epochs
 
     torch.manual_seed(seed)
-    model = create_model(MODEL_NAME, window=window, **dict(model_config or {}))
     loss_fn = ShotLoss(stats)
+    ckpt = checkpoint_path(out)
+    saved: dict[str, Any] | None = None
+    if resume:
+        if not ckpt.is_file():
+            raise ConfigError(f"nothing to resume: no checkpoint at {ckpt}")
+        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if saved.get("schema") != CHECKPOINT_SCHEMA or saved["steps_per_epoch"] != steps \
+                or saved["batch_size"] != batch_size or saved["window"] != window:
+            raise ConfigError(f"{ckpt} was written by a run with other settings (steps per "
+                              "epoch, batch size or window); start afresh without --resume")
+    pruning_card: dict[str, Any] | None = None
+    if saved is not None:
+        # The checkpoint knows the model's final shape (structured pruning narrows it) and
+        # its masks; the masks go back on before the weights are loaded.
+        model = create_model(MODEL_NAME, **json.loads(saved["model_config"]))
+        pruning_card = json.loads(saved["pruning"]) if saved.get("pruning") else None
+        if pruning_card is not None:
+            pattern = pruning_card.get("pattern")
+            restore_masks(model, saved["model"], parse_pattern(pattern) if pattern else None)
+    else:
+        model = create_model(MODEL_NAME, window=window, **dict(model_config or {}))
+        if init_weights is not None:
+            start, _card = load_model(Path(init_weights))
+            try:
+                model.load_state_dict(start.state_dict())
+            except RuntimeError as exc:
+                raise ConfigError(f"{init_weights} does not fit this model: {exc}") from None
+        if pruning is not None:
+            score_rng = np.random.default_rng([seed, 0x5052])  # "PR"
+            batches = _epoch_batches(train, lengths, pruning.score_batches, batch_size, window,
+                                     pool_videos, score_rng)
+
+            def batch_loss(m: nn.Module, batch: TrainBatch) -> tuple[Tensor, Any]:
+                output = m(batch.frames)
+                return loss_fn(output, batch)["loss"], output
+
+            pruning_card = prune_model(model, pruning, batches, batch_loss, seed=seed)
     optimiser = torch.optim.AdamW(_param_groups(model, weight_decay), lr=lr)
     warmup_steps = max(1, round(warmup * total_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(total_steps, warmup_steps))
@@ -490,15 +535,8 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
     curve: list[dict[str, Any]] = []
     best: dict[str, Any] = {"score": -1.0, "epoch": 0, "state": None, "validation": None}
     first_epoch, elapsed_before = 1, 0.0
-    ckpt = checkpoint_path(out)
-    if resume:
-        if not ckpt.is_file():
-            raise ConfigError(f"nothing to resume: no checkpoint at {ckpt}")
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state.get("schema") != CHECKPOINT_SCHEMA or state["steps_per_epoch"] != steps \
-                or state["batch_size"] != batch_size or state["window"] != window:
-            raise ConfigError(f"{ckpt} was written by a run with other settings (steps per "
-                              "epoch, batch size or window); start afresh without --resume")
+    if saved is not None:
+        state = saved
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
@@ -517,6 +555,10 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
         "parameters": int(params),
         "data": _data_recipe(index, train, val, stats.frames),
     }
+    if pruning_card is not None:
+        card_base["pruning"] = pruning_card
+    if init_weights is not None:
+        card_base["init_weights"] = Path(init_weights).name
     training = {
         "command": command or "vidscene.train.shots_train.train_shots(...)",
         "epochs": epochs, "batch_size": batch_size, "window": window, "lr": lr,
@@ -579,6 +621,8 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                 "steps_per_epoch": steps, "batch_size": batch_size, "window": window,
                 "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                 "scheduler": scheduler.state_dict(), "curve": curve, "best": best,
+                "model_config": json.dumps(config.to_dict()),
+                "pruning": json.dumps(pruning_card) if pruning_card is not None else "",
             }, _tmp(ckpt))
             _tmp(ckpt).replace(ckpt)
 
