@@ -314,6 +314,8 @@ def test_pruned_training_keeps_2_4_through_resume_and_saves_packed(tiny_data: Pa
     assert targets and all(check_nm(t.weight, 2, 4) for t in targets)
     assert card["pruning"]["method"] == "attention-snip"
     assert card["pruning"]["sparsity"] == pytest.approx(0.5)
+    assert "`attention-snip` scores at Xavier re-initialisation; 2:4 mask" in \
+        out.with_suffix(".md").read_text(encoding="utf-8")
     assert out.stat().st_size < 0.7 * dense_out.stat().st_size
 
 

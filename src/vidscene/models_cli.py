@@ -45,7 +45,8 @@ def list_cmd(store: StoreOption = None) -> None:
         table.add_column(col, justify="right" if col in ("size", "sparsity") else "left")
     for m in ModelStore(store).list():
         size = m.card.get("file_size_bytes") or m.path.stat().st_size
-        sparsity = m.card.get("sparsity")
+        # prune-train cards carry it at the top; training with --prune in its pruning section
+        sparsity = m.card.get("sparsity", (m.card.get("pruning") or {}).get("sparsity"))
         table.add_row(m.ref, str(m.card.get("architecture", m.card.get("model", "—"))),
                       f"{size / 1e6:.2f} MB",
                       f"{sparsity:.0%}" if isinstance(sparsity, float) else "—",

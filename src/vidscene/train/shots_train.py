@@ -335,6 +335,24 @@ def _data_recipe(index: Mapping[str, Any], train: Sequence[Path], val: Sequence[
     return recipe
 
 
+def _pruning_lines(card: Mapping[str, Any]) -> list[str]:
+    pruning = card.get("pruning")
+    if not pruning:
+        return []
+    how = (f"{pruning['pattern']} mask" if pruning.get("pattern")
+           else f"feed-forward channels kept ×{pruning['ff_keep']}" if pruning.get("ff_keep")
+           else f"unstructured, {pruning.get('keep')} of weights kept")
+    start = card.get("init_weights")
+    when = ("at Xavier re-initialisation" if pruning.get("reinit")
+            else f"on the trained weights of `{start}`, then fine-tuned" if start
+            else "at the model's own initialisation")
+    lines = [f"- Pruned (`vidscene.prune`): `{pruning['method']}` scores {when}; {how}"
+             + (f", sparsity {pruning['sparsity']:.0%} of the {len(pruning['layers'])} pruned "
+                "layers" if "sparsity" in pruning else "")
+             + ". N:M layers are stored packed and load dense.", ""]
+    return lines
+
+
 def _markdown(card: Mapping[str, Any], weights: Path) -> str:
     data, training, best = card["data"], card["training"], card["validation"]
     used = best.get("thresholds", {"cut": card["threshold"], "gradual": card["gradual_threshold"]})
@@ -366,6 +384,7 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         f"seed {training['seed']}, {training['threads']} threads, {training['seconds'] / 60:.1f} "
         f"min on {training['machine']}.",
         "",
+        *_pruning_lines(card),
         "## Validation (held-out clips, synthetic transitions)",
         "",
         f"Best epoch {card['best_epoch']}: F1 cut {best['f1_cut']:.3f}, gradual "
