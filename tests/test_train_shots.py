@@ -275,6 +275,14 @@ def test_cli_train_shots_on_tiny_settings(tmp_path: Path, monkeypatch: pytest.Mo
     _, card = load_model(out)
     assert card["training"]["command"].startswith("vidscene train shots --videos 2")
     assert (data / DATASET_FILE).is_file() and out.with_suffix(".md").is_file()
+    # The same, pruned at the model's own initialisation (the dataset is reused).
+    pruned = tmp_path / "p.safetensors"
+    r = CliRunner().invoke(_cli(), [*args[:7], str(pruned), *args[8:], "--prune", "random",
+                                    "--own-init"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    _, card = load_model(pruned)
+    assert card["pruning"]["method"] == "random" and card["pruning"]["reinit"] is False
+    assert card["training"]["command"].endswith("--prune random --pattern 2:4 --own-init")
 
 
 def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:

@@ -59,10 +59,14 @@ FfKeepOpt = Annotated[float | None, typer.Option(
     "keeping this share of every feed-forward block's channels (a smaller dense model, "
     "faster on any CPU).",
     show_default=False)]
+OwnInitOpt = Annotated[bool, typer.Option(
+    "--own-init", help="Score and train from the model's own initialisation instead of the "
+    "method's Xavier re-initialisation (N:M and channel masks never compare scores across "
+    "layers; on the shot model Xavier costs accuracy: BENCHMARKS.md, Pruning).")]
 
 
 def _pruning(method: str | None, pattern: str, ff_keep: float | None,
-             init_weights: Path | None = None) -> object | None:
+             init_weights: Path | None = None, own_init: bool = False) -> object | None:
     """The ``PruneSpec`` of the --prune options (``None`` without --prune)."""
     from vidscene.errors import ConfigError
 
@@ -75,14 +79,16 @@ def _pruning(method: str | None, pattern: str, ff_keep: float | None,
     from vidscene.prune import PruneSpec  # imports torch: only now
 
     return PruneSpec(method=method, pattern=None if ff_keep is not None else pattern,
-                     ff_keep=ff_keep, reinit=method != "magnitude")
+                     ff_keep=ff_keep, reinit=method != "magnitude" and not own_init)
 
 
-def _prune_flags(method: str | None, pattern: str, ff_keep: float | None) -> str:
+def _prune_flags(method: str | None, pattern: str, ff_keep: float | None,
+                 own_init: bool = False) -> str:
     if method is None:
         return ""
-    return f" --prune {method}" + (f" --ff-keep {ff_keep}" if ff_keep is not None
-                                   else f" --pattern {pattern}")
+    return (f" --prune {method}" + (f" --ff-keep {ff_keep}" if ff_keep is not None
+                                    else f" --pattern {pattern}")
+            + (" --own-init" if own_init else ""))
 
 
 SHOTS_HELP = (
@@ -136,6 +142,7 @@ def shots_cmd(
     prune: PruneOpt = None,
     pattern: PatternOpt = "2:4",
     ff_keep: FfKeepOpt = None,
+    own_init: OwnInitOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train the learned shot detector (help text: ``SHOTS_HELP``)."""
@@ -145,7 +152,7 @@ def shots_cmd(
                      data_dir=data_dir or _default_data_dir(), seed=seed, resume=resume,
                      threads=threads, jobs=jobs or os.cpu_count() or 1, clips=clips,
                      size=(w, h), batch_size=batch_size, quiet=quiet,
-                     init_weights=init_weights, prune=(prune, pattern, ff_keep))
+                     init_weights=init_weights, prune=(prune, pattern, ff_keep, own_init))
     except typer.BadParameter as e:
         _err.print(f"[bold red]error:[/] --size: {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -157,12 +164,14 @@ def shots_cmd(
 def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: int, resume: bool,
                  threads: int, jobs: int, clips: Path | None, size: tuple[int, int],
                  batch_size: int, quiet: bool, init_weights: Path | None = None,
-                 prune: tuple[str | None, str, float | None] = (None, "2:4", None)) -> None:
+                 prune: tuple[str | None, str, float | None, bool] = (None, "2:4", None, False)
+                 ) -> None:
     from vidscene.errors import ConfigError
 
     if init_weights is not None and not init_weights.is_file():
         raise ConfigError(f"--init-weights: no such file: {init_weights}")
-    pruning = _pruning(*prune, init_weights=init_weights)
+    method, pattern, ff_keep, own_init = prune
+    pruning = _pruning(method, pattern, ff_keep, init_weights=init_weights, own_init=own_init)
     from vidscene.train.shots_data import build_dataset
     from vidscene.train.synth import find_clips_dir
 
@@ -181,7 +190,7 @@ def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: i
                f"--data-dir {data_dir} --seed {seed} --threads {threads} --size {size[0]}x"
                f"{size[1]} --batch-size {batch_size}" + (f" --clips {clips}" if clips else "")
                + (f" --init-weights {init_weights}" if init_weights else "")
-               + _prune_flags(*prune))
+               + _prune_flags(method, pattern, ff_keep, own_init))
     result = train_shots(data_dir=data_dir, out=out, epochs=epochs, batch_size=batch_size,
                          seed=seed, threads=threads, progress=not quiet, resume=resume,
                          command=command, init_weights=init_weights,
@@ -235,6 +244,7 @@ def scenes_cmd(
     prune: PruneOpt = None,
     pattern: PatternOpt = "2:4",
     ff_keep: FfKeepOpt = None,
+    own_init: OwnInitOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train the learned scene segmenter (help text: ``SCENES_HELP``)."""
@@ -244,7 +254,7 @@ def scenes_cmd(
 
         if clips is not None and not clips.is_dir():
             raise ConfigError(f"clips folder not found: {clips}")
-        pruning = _pruning(prune, pattern, ff_keep)
+        pruning = _pruning(prune, pattern, ff_keep, own_init=own_init)
         clips_dir = clips or find_clips_dir()
         if clips_dir is None:
             _err.print("no development clips found: procedural places only", highlight=False)
@@ -260,7 +270,7 @@ def scenes_cmd(
                    f"{encoder_steps} --scene-steps {scene_steps} --shots-per-clip "
                    f"{shots_per_clip} --procedural-places {procedural_places} --threads "
                    f"{threads}" + (f" --clips {clips}" if clips else "")
-                   + _prune_flags(prune, pattern, ff_keep))
+                   + _prune_flags(prune, pattern, ff_keep, own_init))
         result = train_scenes(out=out, data_dir=cache, clips_dir=clips_dir, cfg=cfg,
                               threads=threads, progress=not quiet, command=command,
                               pruning=pruning,  # type: ignore[arg-type]
