@@ -444,6 +444,11 @@ def markdown(summary: dict[str, Any], info: dict[str, Any], args: argparse.Names
         f"{args.latency_threads} thread(s), median of {args.rounds} interleaved rounds: N:M "
         "masks store smaller but run at dense speed on a CPU (no sparse kernels are used); "
         "only the structured row is a smaller computation. "
+        + "Runs were made by `python bench/prune.py train --model shots|scenes --threads 1` "
+        "(two or three such processes side by side on the 2 cores; the 1000-step shot runs by "
+        "`--shot-steps 1000 --seeds 0 --rows ROW`), and these tables by `report` from their "
+        "files in `bench/out/prune/`. Training time per run includes validation and is "
+        "inflated by the processes sharing the CPUs. "
         + ("A CUDA GPU was present." if info["gpu"] else
            "No GPU was lent for these runs: sparse tensor-core (2:4) speed was not measured."),
         "",
