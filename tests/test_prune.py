@@ -209,6 +209,19 @@ def test_prune_train_api_writes_a_packed_2_4_model(tmp_path: Any) -> None:
     model.load_state_dict(state)
     assert all(check_nm(t.weight, 2, 4) for t in find_targets(model))
     assert not out.with_name(out.name + ".ckpt").exists()
+    # Without re-initialisation the scores come from the network's own weights: magnitude
+    # then keeps exactly the two largest initial weights of every group of four.
+    torch.manual_seed(0)  # prune_train seeds the same way before building
+    initial = {t.name: t.weight.detach().clone() for t in find_targets(Tiny())}
+    own = tmp_path / "own.safetensors"
+    card = prune_train(build_tiny, tiny_task, epochs=1, out=own, progress=False,
+                       method="magnitude", reinit=False)
+    assert card["pruning"]["reinit"] is False
+    trained = load_packed(own)
+    for name, w in initial.items():
+        kept = w.abs().reshape(-1, 4).topk(2, dim=1).indices.sort(dim=1).values
+        nonzero = (trained[name].reshape(-1, 4) != 0).nonzero()[:, 1].reshape(-1, 2)
+        assert torch.equal(kept, nonzero)
 
 
 def test_prune_train_unstructured_and_bad_arguments(tmp_path: Any) -> None:
@@ -263,11 +276,12 @@ def test_cli_prune_train(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None
     out = tmp_path / "cli.safetensors"
     r = CliRunner().invoke(app, ["prune-train", "--model", "test_prune:build_tiny", "--data",
                                  "test_prune:tiny_task", "--epochs", "1", "--out", str(out),
-                                 "--name", "tiny-24", "-q"])
+                                 "--name", "tiny-24", "--own-init", "-q"])
     assert r.exit_code == 0, r.output
     assert '"sparsity": 0.5' in r.output and out.is_file()
     stored = ModelStore().get("tiny-24")
     assert stored.version == "v1" and stored.card["pattern"] == "2:4"
+    assert stored.card["pruning"]["reinit"] is False
     r = CliRunner().invoke(app, ["prune-train", "--model", "no_such_module:f", "--data",
                                  "test_prune:tiny_task", "--out", str(out)])
     assert r.exit_code == 1 and "cannot load no_such_module:f" in r.output

@@ -47,6 +47,10 @@ def prune_train_cmd(
     keep: Annotated[float | None, typer.Option(
         "--keep", min=0.0, max=1.0, help="Unstructured instead: the share of weights kept.")
     ] = None,
+    own_init: Annotated[bool, typer.Option(
+        "--own-init", help="Score and train from the network's own initialisation instead of "
+        "re-initialising the prunable weights Xavier-uniform first (the method's default; "
+        "per-group N:M masks do not need the equal variances it gives).")] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")] = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of scores and training.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT.ckpt.")] = False,
@@ -69,7 +73,7 @@ def prune_train_cmd(
         card = prune_train(load_callable(model), load_callable(data), method=method,
                            pattern=None if keep is not None else (pattern or "2:4"), keep=keep,
                            epochs=epochs, out=out, seed=seed, resume=resume,
-                           progress=not quiet,
+                           progress=not quiet, reinit=not own_init,
                            card={"model": model, "data": data, "command": " ".join(sys.argv)})
     except VidsceneError as e:
         _err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)

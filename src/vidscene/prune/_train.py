@@ -67,12 +67,14 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
                 method: str = "attention-snip", pattern: str | None = "2:4",
                 keep: float | None = None, epochs: int = 1, out: Path, seed: int = 0,
                 resume: bool = False, progress: bool = True,
-                card: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Score, mask, train and save (see the module docstring); returns the model card."""
+                card: dict[str, Any] | None = None, reinit: bool = True) -> dict[str, Any]:
+    """Score, mask, train and save (see the module docstring); returns the model card.
+    ``reinit=False`` scores and trains from the network's own initialisation instead of
+    Xavier re-initialisation (see :class:`~vidscene.prune.PruneSpec`)."""
     if (pattern is None) == (keep is None):
         raise ConfigError("give exactly one of pattern (N:M) and keep (unstructured share)")
     task = dataset_fn()
-    spec = PruneSpec(method=method, pattern=pattern, keep=keep,
+    spec = PruneSpec(method=method, pattern=pattern, keep=keep, reinit=reinit,
                      score_batches=task.score_batches)
     out = Path(out)
     torch.manual_seed(seed)
