@@ -18,11 +18,11 @@ import numpy as np
 from _dataset import CACHE_DIR
 from vidscene.nn import load_model
 from vidscene.nn.scene_transformer import SceneTransformer
+from vidscene.scenes._transformer import DEFAULT_SCENE_WEIGHTS
 from vidscene.train import scenes_data as sd
 from vidscene.train import scenes_train as st
 
-SHIPPED = (Path(__file__).resolve().parents[1] / "src" / "vidscene" / "nn" / "weights"
-           / "scene-transformer-v1.safetensors")
+SHIPPED = DEFAULT_SCENE_WEIGHTS
 
 
 def shipped_scene_model() -> SceneTransformer:

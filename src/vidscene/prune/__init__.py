@@ -40,7 +40,6 @@ from vidscene.prune._apply import (
     bake,
     bake_all,
     check_nm,
-    current_masks,
     restore_masks,
     sparsity,
 )
@@ -72,7 +71,6 @@ __all__ = [
     "load_packed",
     "PruneSpec",
     "bake_all",
-    "current_masks",
     "restore_masks",
     "prune_model",
     "nm_mask",

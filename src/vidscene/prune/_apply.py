@@ -16,7 +16,7 @@ from torch.nn.utils import parametrize
 from vidscene.prune._targets import Target
 
 __all__ = ["MaskParametrization", "apply_masks", "bake", "bake_all", "check_nm",
-           "current_masks", "sparsity"]
+           "restore_masks", "sparsity"]
 
 
 class MaskParametrization(nn.Module):
@@ -44,19 +44,6 @@ def apply_masks(targets: list[Target], masks: dict[str, Tensor],
         with torch.no_grad():
             t.weight.mul_(mask)
         parametrize.register_parametrization(t.module, t.param, MaskParametrization(mask, nm))
-
-
-def current_masks(model: nn.Module) -> dict[str, Tensor]:
-    """The masks fixed on ``model``, by target name (for checkpoints)."""
-    masks: dict[str, Tensor] = {}
-    for path, module in model.named_modules():
-        if not parametrize.is_parametrized(module):
-            continue
-        for param, chain in module.parametrizations.items():
-            for p in chain:
-                if isinstance(p, MaskParametrization):
-                    masks[f"{path}.{param}" if path else param] = p.mask
-    return masks
 
 
 def restore_masks(model: nn.Module, state: dict[str, Tensor],

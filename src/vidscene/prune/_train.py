@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from vidscene.errors import ConfigError
-from vidscene.prune._apply import apply_masks, bake_all, current_masks, sparsity
+from vidscene.prune._apply import bake_all, restore_masks, sparsity
 from vidscene.prune._recipe import PruneSpec, prune_model
 from vidscene.prune._scores import LossFn
 from vidscene.prune._storage import save_packed
@@ -85,8 +85,7 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
     if resume and ckpt.is_file():
         saved = torch.load(ckpt, weights_only=False)
         targets = find_targets(model)
-        masks = saved["masks"]
-        apply_masks(targets, masks, spec.nm)
+        restore_masks(model, saved["model"], spec.nm)  # the masks are buffers of the state
         model.load_state_dict(saved["model"])
         opt = torch.optim.AdamW(model.parameters(), lr=task.lr)
         opt.load_state_dict(saved["optimizer"])
@@ -96,7 +95,6 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
     else:
         section = prune_model(model, spec, task.batches(0), task.loss_fn, seed=seed)
         targets = find_targets(model)
-        masks = current_masks(model)
         opt = torch.optim.AdamW(model.parameters(), lr=task.lr)
     started = time.perf_counter()
     from vidscene.train.shots_train import _progress
@@ -120,7 +118,7 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
                     entry.update(task.validate(model))
             history.append(entry)
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "masks": masks, "epoch": epoch, "history": history,
+                        "epoch": epoch, "history": history,
                         "pruning": section}, ckpt)
             bar.update(job, advance=1)
     packed = bake_all(model)

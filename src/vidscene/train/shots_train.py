@@ -524,7 +524,9 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
     if saved is not None:
         # The checkpoint knows the model's final shape (structured pruning narrows it) and
         # its masks; the masks go back on before the weights are loaded.
-        model = create_model(MODEL_NAME, **json.loads(saved["model_config"]))
+        shape = (json.loads(saved["model_config"]) if saved.get("model_config")
+                 else {"window": window, **dict(model_config or {})})  # an older checkpoint
+        model = create_model(MODEL_NAME, **shape)
         pruning_card = json.loads(saved["pruning"]) if saved.get("pruning") else None
         if pruning_card is not None:
             pattern = pruning_card.get("pattern")
