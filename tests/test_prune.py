@@ -131,6 +131,26 @@ def test_masks_hold_through_training_and_after_baking() -> None:
     assert all("parametrizations" not in k for k in model.state_dict())
 
 
+def test_baking_a_copy_leaves_the_original_masked() -> None:
+    # Export bakes a deep copy while the original goes on training; PyTorch's injected
+    # parametrized classes are shared by such copies, so baking must not touch the original.
+    import copy
+
+    from vidscene.prune import bake_all
+
+    torch.manual_seed(0)
+    model = Tiny()
+    targets = find_targets(model)
+    apply_masks(targets, {t.name: nm_mask(torch.rand_like(t.weight), 2, 4) for t in targets},
+                nm=(2, 4))
+    before = loss_fn(model, batch())[0].item()
+    packed = bake_all(copy.deepcopy(model))
+    assert packed and all(nm == (2, 4) for nm in packed.values())
+    assert loss_fn(model, batch())[0].item() == pytest.approx(before)  # still runs, unchanged
+    assert any("parametrizations" in k for k in model.state_dict())  # still masked
+    assert len(bake_all(model)) == len(packed)
+
+
 # -- storage -------------------------------------------------------------------------------------
 
 

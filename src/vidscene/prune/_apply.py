@@ -58,10 +58,23 @@ def restore_masks(model: nn.Module, state: dict[str, Tensor],
             parametrize.register_parametrization(module, param, MaskParametrization(mask, nm))
 
 
+def _own_class(module: nn.Module) -> None:
+    """Give a parametrized ``module`` a class of its own before a parametrization is removed.
+
+    PyTorch injects one ``Parametrized<Cls>`` class per module, and ``copy.deepcopy`` gives the
+    copy that same class; removing a parametrization deletes its property from the class, which
+    would break the original module (e.g. the model still training while a copy of it is
+    exported). A private copy of the class keeps the two apart."""
+    cls = type(module)
+    own = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    module.__class__ = type(cls.__name__, cls.__bases__, own)
+
+
 def bake(targets: list[Target]) -> None:
     """Replace each masked weight by its masked value and drop the parametrization."""
     for t in targets:
         if parametrize.is_parametrized(t.module, t.param):
+            _own_class(t.module)
             parametrize.remove_parametrizations(t.module, t.param, leave_parametrized=True)
 
 
@@ -73,6 +86,7 @@ def bake_all(model: nn.Module) -> dict[str, tuple[int, int]]:
     for path, module in list(model.named_modules()):
         if not parametrize.is_parametrized(module):
             continue
+        _own_class(module)
         for param in list(module.parametrizations.keys()):
             chain = module.parametrizations[param]
             nm = next((p.nm for p in chain if isinstance(p, MaskParametrization)), None)
