@@ -80,6 +80,39 @@ def sweep(cached: list[tuple[BenchVideo, Any]]) -> list[dict[str, float]]:
     return rows
 
 
+def calibration_set(clips_arg: Path | None, synthetic: int
+                    ) -> tuple[list[BenchVideo], list[BenchVideo]]:
+    """The dev benchmark's synthetic videos and its annotated real clips, minus the real clips
+    that ship as other projects' test videos (never tuned on)."""
+    clips = _dataset.locate_clips(clips_arg)
+    if clips is None:
+        raise SystemExit("no development clips found (../shared/data/clips or --clips)")
+    videos = _dataset.build_synthetic(synthetic, clips, log=lambda m: print(m, file=sys.stderr))
+    return videos, [v for v in _dataset.load_real(clips) if not v.peer_test_video]
+
+
+def calibrate(model: Any, videos: list[BenchVideo]
+              ) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The best threshold pair for ``model`` on ``videos`` and the grid's two lines through it."""
+    cached = []
+    for i, video in enumerate(videos, 1):
+        print(f"[{i}/{len(videos)}] {video.name}", file=sys.stderr)
+        cached.append((video, predictions(model, video)))
+    rows = sweep(cached)
+
+    def score(r: dict[str, float]) -> float:
+        return round((r["f1_cut"] + r["f1_gradual"]) / 2, 6)
+
+    # Several pairs often tie (a plateau): take the middle one, the farthest from its edges.
+    top = max(score(r) for r in rows)
+    tied = [r for r in rows if score(r) == top]
+    best = tied[len(tied) // 2]
+    # The grid's two lines through the best point: each threshold's own effect.
+    shown = [r for r in rows if r["threshold"] == best["threshold"]
+             or r["gradual_threshold"] == best["gradual_threshold"]]
+    return best, shown
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     import torch
@@ -91,26 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     weights = args.weights or DEFAULT_WEIGHTS
     model, card = load_model(weights)
-    clips = _dataset.locate_clips(args.clips)
-    if clips is None:
-        raise SystemExit("no development clips found (../shared/data/clips or --clips)")
-    videos = _dataset.build_synthetic(args.videos, clips, log=lambda m: print(m, file=sys.stderr))
-    real = [v for v in _dataset.load_real(clips) if not v.peer_test_video]
-    cached = []
-    for i, video in enumerate(videos + real, 1):
-        print(f"[{i}/{len(videos) + len(real)}] {video.name}", file=sys.stderr)
-        cached.append((video, predictions(model, video)))
-    rows = sweep(cached)
-    def score(r: dict[str, float]) -> float:
-        return round((r["f1_cut"] + r["f1_gradual"]) / 2, 6)
-
-    # Several pairs often tie (a plateau): take the middle one, the farthest from its edges.
-    top = max(score(r) for r in rows)
-    tied = [r for r in rows if score(r) == top]
-    best = tied[len(tied) // 2]
-    # The grid's two lines through the best point: each threshold's own effect.
-    shown = [r for r in rows if r["threshold"] == best["threshold"]
-             or r["gradual_threshold"] == best["gradual_threshold"]]
+    synthetic, real = calibration_set(args.clips, args.videos)
+    best, shown = calibrate(model, synthetic + real)
     print(_report.table(["threshold (cut / gradual)", "F1 cut", "F1 gradual", "F1"],
                         [[f"{r['threshold']} / {r['gradual_threshold']}", f"{r['f1_cut']:.3f}",
                           f"{r['f1_gradual']:.3f}", f"{r['f1']:.3f}"] for r in shown]))
@@ -121,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         card["gradual_threshold"] = best["gradual_threshold"]
         card["calibration"] = {
             "command": _report.command(),
-            "set": f"{len(videos)} synthetic videos of bench/shots.py and {len(real)} annotated "
-                   "real clips, PySceneDetect's test clips excluded",
-            "videos": len(cached),
+            "set": f"{len(synthetic)} synthetic videos of bench/shots.py and {len(real)} "
+                   "annotated real clips, PySceneDetect's test clips excluded",
+            "videos": len(synthetic) + len(real),
             "grid": shown,
         }
         save_weights(model, model.state_dict(), Path(weights), card)

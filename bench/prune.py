@@ -200,7 +200,7 @@ def score_scene_model(weights: Path, films: dict[str, list[tuple[Any, Any]]]
 def train_scene_row(row: str, seed: int, steps: int, material: dict[str, Any], out: Path
                     ) -> dict[str, Any]:
     import _prune_scenes
-    from vidscene.nn import create_model
+    from vidscene.nn import SceneTransformer, create_model
     from vidscene.train.scenes_train import train_sequence
     from vidscene.train.shots_train import save_weights
 
@@ -208,6 +208,7 @@ def train_scene_row(row: str, seed: int, steps: int, material: dict[str, Any], o
     shipped = _prune_scenes.shipped_scene_model()
     torch.manual_seed(seed)
     model = create_model("scene-transformer", **shipped.config.to_dict())
+    assert isinstance(model, SceneTransformer)
     model.encoder.load_state_dict(shipped.encoder.state_dict())
     cfg = replace(material["cfg"], seed=seed, scene_steps=steps, validate_every=steps)
     args = (material["train"], material["train_emb"], material["val"], material["val_emb"])

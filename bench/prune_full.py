@@ -1,0 +1,156 @@
+"""The shipping decision of the pruning benchmark: a pruned shot model trained with the full
+recipe, beside the shipped dense model.
+
+    python bench/prune_full.py --pruned W              # against the shipped dense model
+    python bench/prune_full.py --pruned W --no-write   # leave BENCHMARKS.md alone
+
+``bench/prune.py`` compares every row at short budgets. This takes one pruned model trained
+with the shipped model's whole recipe (``vidscene train shots … --prune …``; its command and
+time are in its card) and scores both models on:
+
+* dev F1 at the trainer's thresholds (cut 0.5, gradual 0.8), all transitions pooled, on the
+  shot benchmark's videos (40 synthetic + the annotated real clips), as ``bench/prune.py``
+  scores its rows;
+* dev F1 at each model's own calibrated thresholds (``bench/calibrate_shots.py``: calibration
+  set = the same videos minus other projects' test clips), the thresholds a shipped model
+  carries;
+* held-out validation F1 from each card (100 videos of held-out clips, best epoch);
+* parameters, non-zero parameters, bytes on disk, CPU latency of one 96-frame window
+  (interleaved, median).
+
+The pruned model becomes the shipped default only if its dev F1 is within 0.005 of the dense
+model's at both kinds of threshold and its file is at most 0.6× the dense file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import _dataset
+import _report
+import calibrate_shots
+import prune
+
+SECTION = "Pruning: full recipe (shot model)"
+MAX_DROP = 0.005
+MAX_FILE_RATIO = 0.6
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pruned", type=Path, required=True, help="the pruned model's weights")
+    p.add_argument("--dense", type=Path, default=None,
+                   help="the dense model's weights (default: the shipped shot-transformer)")
+    p.add_argument("--clips", type=Path, default=None, help="development clips folder")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--latency-threads", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--no-write", action="store_true", help="Leave BENCHMARKS.md alone.")
+    return p.parse_args(argv)
+
+
+def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, Any]:
+    from vidscene.nn import load_model
+
+    model, card = load_model(weights)
+    model.eval()
+    best, _ = calibrate_shots.calibrate(model, calibration)
+    training = card.get("training", {})
+    return {
+        "weights": str(weights),
+        "fixed": prune.score_shot_model(weights, dev),
+        "calibrated": best,
+        "val_f1": card["validation"]["f1"],
+        "pruning": card.get("pruning"),
+        "command": training.get("command"),
+        "train_minutes": round(training.get("seconds", 0.0) / 60, 1),
+        **prune.sizes(weights),
+    }
+
+
+def verdict(dense: dict[str, Any], pruned: dict[str, Any]) -> dict[str, Any]:
+    fixed = pruned["fixed"]["f1"] - dense["fixed"]["f1"]
+    calibrated = pruned["calibrated"]["f1"] - dense["calibrated"]["f1"]
+    ratio = pruned["bytes"] / dense["bytes"]
+    return {"delta_fixed": round(fixed, 4), "delta_calibrated": round(calibrated, 4),
+            "file_ratio": round(ratio, 3),
+            "ships": fixed >= -MAX_DROP and calibrated >= -MAX_DROP and ratio <= MAX_FILE_RATIO}
+
+
+def markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
+    dense, pruned, v = result["dense"], result["pruned"], result["verdict"]
+
+    def row(name: str, m: dict[str, Any]) -> list[Any]:
+        c = m["calibrated"]
+        return [name, f"{m['fixed']['f1']:.3f}", f"{m['fixed']['f1_cut']:.3f}",
+                f"{m['fixed']['f1_gradual']:.3f}",
+                f"{c['f1']:.3f} ({c['threshold']} / {c['gradual_threshold']})",
+                f"{m['val_f1']:.3f}", f"{m['parameters']:,}", f"{m['nonzero']:,}",
+                f"{m['bytes']:,}", f"{m['latency_ms']:.1f}", m["train_minutes"]]
+
+    spec = pruned.get("pruning") or {}
+    label = f"{spec.get('method', 'pruned')} {spec.get('pattern') or ''}".strip()
+    table = _report.table(
+        ["model", "dev F1 (0.5 / 0.8)", "cut", "gradual", "dev F1, calibrated (cut / gradual)",
+         "val F1", "parameters", "non-zero", "bytes", "CPU ms / window", "train min"],
+        [row(dense["label"], dense), row(label, pruned)])
+    ok = "**met**" if v["ships"] else "**not met**"
+    decision = ("it becomes the shipped default" if v["ships"]
+                else "the shipped model stays dense")
+    return "\n\n".join([
+        _report.provenance_md(info),
+        "The pruned model trained with the shipped model's whole recipe, beside the shipped "
+        "dense model (`bench/prune_full.py`; the short-budget rows are in \"Pruning\"). Dev F1: "
+        "all transitions pooled, ±2 frames, on the shot benchmark's videos at the trainer's "
+        "thresholds; calibrated: at each model's own thresholds chosen by "
+        "`bench/calibrate_shots.py` on the same videos minus other projects' test clips. "
+        "Validation F1: the 100 held-out-clip videos, from each card. Latency: one 96-frame "
+        f"window, {info['latency_threads']} thread, median of {info['rounds']} interleaved runs.",
+        table,
+        f"Pruned training command: `{pruned['command']}`",
+        f"Target F1 ≥ dense − {MAX_DROP} and file ≤ {MAX_FILE_RATIO}× dense: {ok} "
+        f"(Δ {v['delta_fixed']:+.3f} at 0.5 / 0.8, {v['delta_calibrated']:+.3f} calibrated; "
+        f"file {v['file_ratio']:.2f}×); {decision}.",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import torch
+
+    from vidscene.shots._transformer import DEFAULT_WEIGHTS
+
+    torch.set_num_threads(args.threads)
+    dense_weights = args.dense or DEFAULT_WEIGHTS
+    clips = _dataset.locate_clips(args.clips)
+    if clips is None:
+        raise SystemExit("no development clips found (../shared/data/clips or --clips)")
+    dev = prune.shot_dev_set(clips)
+    synthetic, real = calibrate_shots.calibration_set(clips, 40)
+    result: dict[str, Any] = {}
+    for name, weights in (("dense", dense_weights), ("pruned", args.pruned)):
+        log(f"scoring {name}: {weights}")
+        result[name] = measure(Path(weights), dev, synthetic + real)
+    ms = prune.latencies({"dense": Path(dense_weights), "pruned": args.pruned}, "shots",
+                         args.rounds, args.latency_threads)
+    for name in ("dense", "pruned"):
+        result[name]["latency_ms"] = ms[name]
+    result["dense"]["label"] = "dense" if args.dense else "dense (shipped)"
+    result["verdict"] = verdict(result["dense"], result["pruned"])
+    info = {"date": _report.now(), "command": _report.command(), "machine": _report.machine(),
+            "versions": _report.versions(), "gpu": torch.cuda.is_available(),
+            "latency_threads": args.latency_threads, "rounds": args.rounds}
+    _report.publish(SECTION, _dataset.BENCH_DIR / "out" / "prune-full.json",
+                    {"info": info, **result}, markdown(result, info), not args.no_write, log)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
