@@ -1,6 +1,8 @@
-"""Structured pruning: remove whole feed-forward channels, for real speed on any CPU.
+"""Structured pruning: remove whole feed-forward channels, a smaller dense model.
 
-N:M masks need sparse kernels to run faster; a smaller dense model runs faster everywhere. In
+N:M masks need sparse kernels to run faster; a smaller dense model needs none (how much faster
+it runs depends on the share of time the feed-forward blocks take: little, in vidscene's own
+models, see ``BENCHMARKS.md`` "Pruning"). In
 every ``nn.TransformerEncoderLayer`` the feed-forward block is ``linear2(act(linear1(x)))``:
 hidden channel ``i`` is row ``i`` of ``linear1`` and column ``i`` of ``linear2``. A channel's
 score is the sum of its weights' scores (any scorer of :data:`~vidscene.prune.SCORERS`, the
