@@ -14,12 +14,19 @@ time are in its card) and scores both models on:
 * dev F1 at each model's own calibrated thresholds (``bench/calibrate_shots.py``: calibration
   set = the same videos minus other projects' test clips), the thresholds a shipped model
   carries;
+* the same at the calibrated thresholds, part by part: the synthetic videos, the real clips
+  (other projects' test clips included: never trained or calibrated on), and the false
+  positives on the synthetic videos' hard negatives (flashes, fast pans, brightness changes…);
 * held-out validation F1 from each card (100 videos of held-out clips, best epoch);
 * parameters, non-zero parameters, bytes on disk, CPU latency of one 96-frame window
   (interleaved, median).
 
 The pruned model becomes the shipped default only if its dev F1 is within 0.005 of the dense
-model's at both kinds of threshold and its file is at most 0.6× the dense file.
+model's at both kinds of threshold and on each part (synthetic, real), it adds no more than
+``MAX_EXTRA_NEGATIVE_FP`` false positives on hard negatives, and its file is at most 0.6× the
+dense file. (The part and hard-negative conditions were added after the first full-recipe run,
+whose pooled F1 met the bar while its real-clip F1 and hard negatives did not; see
+``BENCHMARKS.md``.)
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import prune
 SECTION = "Pruning: full recipe (shot model)"
 MAX_DROP = 0.005
 MAX_FILE_RATIO = 0.6
+MAX_EXTRA_NEGATIVE_FP = 2
 
 
 def log(message: str) -> None:
@@ -56,6 +64,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def score_parts(weights: Path, dev: list[Any], threshold: float, gradual: float
+                ) -> dict[str, Any]:
+    """F1 on the synthetic videos and on the real clips, and false positives on hard
+    negatives, at the given thresholds."""
+    from vidscene.metrics import Boundary, aggregate, match_transitions
+    from vidscene.shots import create_detector
+
+    parts: dict[str, list[Any]] = {"synthetic": [], "real": []}
+    for video, batches in dev:
+        detector = create_detector("transformer", weights=weights, threshold=threshold,
+                                   gradual_threshold=gradual)
+        predicted = [Boundary(t.type, t.first_frame, t.last_frame)
+                     for t in detector.detect(batches)]
+        parts["real" if video.group == "real" else "synthetic"].append(
+            match_transitions(video.truth, predicted, cut_tolerance=2,
+                              negatives=video.negatives, ignore=video.ignore))
+    tallies = {name: aggregate(results) for name, results in parts.items()}
+    return {"synthetic_f1": round(tallies["synthetic"].overall.f1, 4),
+            "real_f1": round(tallies["real"].overall.f1, 4),
+            "negative_fp": sum(tallies["synthetic"].negatives.values())}
+
+
 def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, Any]:
     from vidscene.nn import load_model
 
@@ -67,7 +97,11 @@ def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, 
         "weights": str(weights),
         "fixed": prune.score_shot_model(weights, dev),
         "calibrated": best,
+        "parts": score_parts(weights, dev, best["threshold"], best["gradual_threshold"]),
         "val_f1": card["validation"]["f1"],
+        # The best epoch's F1 is a maximum over noisy epochs; the late epochs' mean is steadier.
+        "val_f1_late": round(sum(c["val_f1"] for c in card["curve"][-5:])
+                             / len(card["curve"][-5:]), 4),
         "pruning": card.get("pruning"),
         "command": training.get("command"),
         "train_minutes": round(training.get("seconds", 0.0) / 60, 1),
@@ -78,32 +112,45 @@ def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, 
 def verdict(dense: dict[str, Any], pruned: dict[str, Any]) -> dict[str, Any]:
     fixed = pruned["fixed"]["f1"] - dense["fixed"]["f1"]
     calibrated = pruned["calibrated"]["f1"] - dense["calibrated"]["f1"]
+    synthetic = pruned["parts"]["synthetic_f1"] - dense["parts"]["synthetic_f1"]
+    real = pruned["parts"]["real_f1"] - dense["parts"]["real_f1"]
+    extra_fp = pruned["parts"]["negative_fp"] - dense["parts"]["negative_fp"]
     ratio = pruned["bytes"] / dense["bytes"]
+    checks = {"pooled F1": fixed >= -MAX_DROP and calibrated >= -MAX_DROP,
+              "synthetic F1": synthetic >= -MAX_DROP, "real-clip F1": real >= -MAX_DROP,
+              "hard negatives": extra_fp <= MAX_EXTRA_NEGATIVE_FP,
+              "file": ratio <= MAX_FILE_RATIO}
     return {"delta_fixed": round(fixed, 4), "delta_calibrated": round(calibrated, 4),
-            "file_ratio": round(ratio, 3),
-            "ships": fixed >= -MAX_DROP and calibrated >= -MAX_DROP and ratio <= MAX_FILE_RATIO}
+            "delta_synthetic": round(synthetic, 4), "delta_real": round(real, 4),
+            "extra_negative_fp": extra_fp, "file_ratio": round(ratio, 3), "checks": checks,
+            "ships": all(checks.values())}
 
 
 def markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
     dense, pruned, v = result["dense"], result["pruned"], result["verdict"]
 
     def row(name: str, m: dict[str, Any]) -> list[Any]:
-        c = m["calibrated"]
+        c, parts = m["calibrated"], m["parts"]
         return [name, f"{m['fixed']['f1']:.3f}", f"{m['fixed']['f1_cut']:.3f}",
                 f"{m['fixed']['f1_gradual']:.3f}",
                 f"{c['f1']:.3f} ({c['threshold']} / {c['gradual_threshold']})",
-                f"{m['val_f1']:.3f}", f"{m['parameters']:,}", f"{m['nonzero']:,}",
+                f"{parts['synthetic_f1']:.3f}", f"{parts['real_f1']:.3f}", parts["negative_fp"],
+                f"{m['val_f1']:.3f} / {m['val_f1_late']:.3f}", f"{m['parameters']:,}",
+                f"{m['nonzero']:,}",
                 f"{m['bytes']:,}", f"{m['latency_ms']:.1f}", m["train_minutes"]]
 
     spec = pruned.get("pruning") or {}
     label = f"{spec.get('method', 'pruned')} {spec.get('pattern') or ''}".strip()
     table = _report.table(
         ["model", "dev F1 (0.5 / 0.8)", "cut", "gradual", "dev F1, calibrated (cut / gradual)",
-         "val F1", "parameters", "non-zero", "bytes", "CPU ms / window", "train min"],
+         "synthetic F1, calibrated", "real-clip F1, calibrated", "FP on hard negatives",
+         "val F1 (best epoch / last 5)", "parameters", "non-zero", "bytes", "CPU ms / window",
+         "train min"],
         [row(dense["label"], dense), row(label, pruned)])
     ok = "**met**" if v["ships"] else "**not met**"
+    failed = [name for name, passed in v["checks"].items() if not passed]
     decision = ("it becomes the shipped default" if v["ships"]
-                else "the shipped model stays dense")
+                else f"the shipped model stays dense (failed: {', '.join(failed)})")
     return "\n\n".join([
         _report.provenance_md(info),
         "The pruned model trained with the shipped model's whole recipe, beside the shipped "
@@ -111,13 +158,20 @@ def markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
         "all transitions pooled, ±2 frames, on the shot benchmark's videos at the trainer's "
         "thresholds; calibrated: at each model's own thresholds chosen by "
         "`bench/calibrate_shots.py` on the same videos minus other projects' test clips. "
-        "Validation F1: the 100 held-out-clip videos, from each card. Latency: one 96-frame "
-        f"window, {info['latency_threads']} thread, median of {info['rounds']} interleaved runs.",
+        "Validation F1: the 100 held-out-clip videos, from each card, at the best epoch (which "
+        "it selected) and averaged over the last 5 epochs. The per-part and hard-negative "
+        "conditions of the target were added after the first full-recipe run, whose pooled F1 "
+        "met the bar while hiding a loss on the real clips and on hard negatives. Latency: one "
+        f"96-frame window, {info['latency_threads']} thread, median of {info['rounds']} "
+        "interleaved runs.",
         table,
         f"Pruned training command: `{pruned['command']}`",
-        f"Target F1 ≥ dense − {MAX_DROP} and file ≤ {MAX_FILE_RATIO}× dense: {ok} "
-        f"(Δ {v['delta_fixed']:+.3f} at 0.5 / 0.8, {v['delta_calibrated']:+.3f} calibrated; "
-        f"file {v['file_ratio']:.2f}×); {decision}.",
+        f"Target F1 ≥ dense − {MAX_DROP} (pooled, at both thresholds, and on each part), at "
+        f"most {MAX_EXTRA_NEGATIVE_FP} more false positives on hard negatives, file ≤ "
+        f"{MAX_FILE_RATIO}× dense: {ok} (Δ pooled {v['delta_fixed']:+.3f} at 0.5 / 0.8, "
+        f"{v['delta_calibrated']:+.3f} calibrated; synthetic {v['delta_synthetic']:+.3f}, real "
+        f"clips {v['delta_real']:+.3f}; {v['extra_negative_fp']:+d} false positives on hard "
+        f"negatives; file {v['file_ratio']:.2f}×); {decision}.",
     ])
 
 
