@@ -126,22 +126,30 @@ def shot_dev_set(clips: Path) -> list[tuple[Any, list[Any]]]:
     return [(v, list(FrameStream(v.path, with_analysis=False))) for v in videos]
 
 
-def score_shot_model(weights: Path, dev: list[tuple[Any, list[Any]]]) -> dict[str, float]:
+def score_shot_model(weights: Path, dev: list[tuple[Any, list[Any]]], threshold: float = 0.5,
+                     gradual_threshold: float = 0.8) -> dict[str, Any]:
+    """Boundary F1 on ``dev`` (pooled, cuts, gradual; and on the synthetic videos and the real
+    clips apart), and false positives on the synthetic videos' hard negatives. The default
+    thresholds are the trainer's, the same for every row."""
     from vidscene.metrics import Boundary, aggregate, match_transitions
     from vidscene.shots import create_detector
 
-    results = []
+    results: dict[str, list[Any]] = {"synthetic": [], "real": []}
     for video, batches in dev:
-        detector = create_detector("transformer", weights=weights, threshold=0.5,
-                                   gradual_threshold=0.8)
+        detector = create_detector("transformer", weights=weights, threshold=threshold,
+                                   gradual_threshold=gradual_threshold)
         found = detector.detect(batches)
         predicted = [Boundary(t.type, t.first_frame, t.last_frame) for t in found]
-        results.append(match_transitions(video.truth, predicted, cut_tolerance=2,
-                                         negatives=video.negatives, ignore=video.ignore))
-    tally = aggregate(results)
+        results["real" if video.group == "real" else "synthetic"].append(
+            match_transitions(video.truth, predicted, cut_tolerance=2,
+                              negatives=video.negatives, ignore=video.ignore))
+    tally = aggregate(results["synthetic"] + results["real"])
     counts, cuts, gradual = tally.overall, tally.of("cut"), tally.gradual
+    synthetic, real = aggregate(results["synthetic"]), aggregate(results["real"])
     return {"f1": round(counts.f1, 4), "f1_cut": round(cuts.f1, 4),
-            "f1_gradual": round(gradual.f1, 4)}
+            "f1_gradual": round(gradual.f1, 4), "f1_synthetic": round(synthetic.overall.f1, 4),
+            "f1_real": round(real.overall.f1, 4),
+            "negative_fp": sum(synthetic.negatives.values())}
 
 
 def train_shot_row(row: str, seed: int, steps: int, data: Path, threads: int, out: Path

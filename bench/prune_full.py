@@ -64,28 +64,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def score_parts(weights: Path, dev: list[Any], threshold: float, gradual: float
-                ) -> dict[str, Any]:
-    """F1 on the synthetic videos and on the real clips, and false positives on hard
-    negatives, at the given thresholds."""
-    from vidscene.metrics import Boundary, aggregate, match_transitions
-    from vidscene.shots import create_detector
-
-    parts: dict[str, list[Any]] = {"synthetic": [], "real": []}
-    for video, batches in dev:
-        detector = create_detector("transformer", weights=weights, threshold=threshold,
-                                   gradual_threshold=gradual)
-        predicted = [Boundary(t.type, t.first_frame, t.last_frame)
-                     for t in detector.detect(batches)]
-        parts["real" if video.group == "real" else "synthetic"].append(
-            match_transitions(video.truth, predicted, cut_tolerance=2,
-                              negatives=video.negatives, ignore=video.ignore))
-    tallies = {name: aggregate(results) for name, results in parts.items()}
-    return {"synthetic_f1": round(tallies["synthetic"].overall.f1, 4),
-            "real_f1": round(tallies["real"].overall.f1, 4),
-            "negative_fp": sum(tallies["synthetic"].negatives.values())}
-
-
 def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, Any]:
     from vidscene.nn import load_model
 
@@ -97,7 +75,8 @@ def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, 
         "weights": str(weights),
         "fixed": prune.score_shot_model(weights, dev),
         "calibrated": best,
-        "parts": score_parts(weights, dev, best["threshold"], best["gradual_threshold"]),
+        "parts": prune.score_shot_model(weights, dev, best["threshold"],
+                                        best["gradual_threshold"]),
         "val_f1": card["validation"]["f1"],
         # The best epoch's F1 is a maximum over noisy epochs; the late epochs' mean is steadier.
         "val_f1_late": round(sum(c["val_f1"] for c in card["curve"][-5:])
@@ -112,8 +91,8 @@ def measure(weights: Path, dev: list[Any], calibration: list[Any]) -> dict[str, 
 def verdict(dense: dict[str, Any], pruned: dict[str, Any]) -> dict[str, Any]:
     fixed = pruned["fixed"]["f1"] - dense["fixed"]["f1"]
     calibrated = pruned["calibrated"]["f1"] - dense["calibrated"]["f1"]
-    synthetic = pruned["parts"]["synthetic_f1"] - dense["parts"]["synthetic_f1"]
-    real = pruned["parts"]["real_f1"] - dense["parts"]["real_f1"]
+    synthetic = pruned["parts"]["f1_synthetic"] - dense["parts"]["f1_synthetic"]
+    real = pruned["parts"]["f1_real"] - dense["parts"]["f1_real"]
     extra_fp = pruned["parts"]["negative_fp"] - dense["parts"]["negative_fp"]
     ratio = pruned["bytes"] / dense["bytes"]
     checks = {"pooled F1": fixed >= -MAX_DROP and calibrated >= -MAX_DROP,
@@ -134,7 +113,7 @@ def markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
         return [name, f"{m['fixed']['f1']:.3f}", f"{m['fixed']['f1_cut']:.3f}",
                 f"{m['fixed']['f1_gradual']:.3f}",
                 f"{c['f1']:.3f} ({c['threshold']} / {c['gradual_threshold']})",
-                f"{parts['synthetic_f1']:.3f}", f"{parts['real_f1']:.3f}", parts["negative_fp"],
+                f"{parts['f1_synthetic']:.3f}", f"{parts['f1_real']:.3f}", parts["negative_fp"],
                 f"{m['val_f1']:.3f} / {m['val_f1_late']:.3f}", f"{m['parameters']:,}",
                 f"{m['nonzero']:,}",
                 f"{m['bytes']:,}", f"{m['latency_ms']:.1f}", m["train_minutes"]]
