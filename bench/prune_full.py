@@ -1,12 +1,13 @@
-"""The shipping decision of the pruning benchmark: a pruned shot model trained with the full
-recipe, beside the shipped dense model.
+"""The shipping decision of the pruning benchmark: pruned shot models trained at full length,
+beside the shipped dense model.
 
-    python bench/prune_full.py --pruned W              # against the shipped dense model
-    python bench/prune_full.py --pruned W --no-write   # leave BENCHMARKS.md alone
+    python bench/prune_full.py --pruned W [--pruned W2]  # against the shipped dense model
+    python bench/prune_full.py --pruned W --no-write     # leave BENCHMARKS.md alone
 
-``bench/prune.py`` compares every row at short budgets. This takes one pruned model trained
-with the shipped model's whole recipe (``vidscene train shots … --prune …``; its command and
-time are in its card) and scores both models on:
+``bench/prune.py`` compares every row at short budgets. This takes pruned models trained with
+the shipped model's whole recipe (``vidscene train shots … --prune …``), or pruned from the
+shipped model by magnitude and fine-tuned (``--prune magnitude --init-weights …``), their
+commands and times in their cards, and scores them and the dense model on:
 
 * dev F1 at the trainer's thresholds (cut 0.5, gradual 0.8), all transitions pooled, on the
   shot benchmark's videos (40 synthetic + the annotated real clips), as ``bench/prune.py``
@@ -17,16 +18,17 @@ time are in its card) and scores both models on:
 * the same at the calibrated thresholds, part by part: the synthetic videos, the real clips
   (other projects' test clips included: never trained or calibrated on), and the false
   positives on the synthetic videos' hard negatives (flashes, fast pans, brightness changes…);
-* held-out validation F1 from each card (100 videos of held-out clips, best epoch);
+* held-out validation F1 from each card (100 videos of held-out clips; best epoch, and the
+  mean of the last 5 epochs);
 * parameters, non-zero parameters, bytes on disk, CPU latency of one 96-frame window
   (interleaved, median).
 
-The pruned model becomes the shipped default only if its dev F1 is within 0.005 of the dense
-model's at both kinds of threshold and on each part (synthetic, real), it adds no more than
-``MAX_EXTRA_NEGATIVE_FP`` false positives on hard negatives, and its file is at most 0.6× the
-dense file. (The part and hard-negative conditions were added after the first full-recipe run,
-whose pooled F1 met the bar while its real-clip F1 and hard negatives did not; see
-``BENCHMARKS.md``.)
+A pruned model is a candidate for the shipped default only if its dev F1 is within 0.005 of
+the dense model's at both kinds of threshold and on each part (synthetic, real), it adds no
+more than ``MAX_EXTRA_NEGATIVE_FP`` false positives on hard negatives, and its file is at most
+0.6× the dense file. (The part and hard-negative conditions were added after the first
+full-recipe run, whose pooled F1 met the bar while its real-clip F1 and hard negatives did not;
+see ``BENCHMARKS.md``.)
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def log(message: str) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pruned", type=Path, required=True, help="the pruned model's weights")
+    p.add_argument("--pruned", type=Path, action="append", required=True,
+                   help="a pruned model's weights (repeat for several)")
     p.add_argument("--dense", type=Path, default=None,
                    help="the dense model's weights (default: the shipped shot-transformer)")
     p.add_argument("--clips", type=Path, default=None, help="development clips folder")
@@ -105,8 +108,16 @@ def verdict(dense: dict[str, Any], pruned: dict[str, Any]) -> dict[str, Any]:
             "ships": all(checks.values())}
 
 
+def label(m: dict[str, Any]) -> str:
+    spec = m.get("pruning") or {}
+    name = f"{spec.get('method', 'pruned')} {spec.get('pattern') or ''}".strip()
+    if spec.get("method") == "magnitude":
+        return f"{name} (from the dense model)"
+    return f"{name}{'' if spec.get('reinit', True) else ' (own init)'}"
+
+
 def markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
-    dense, pruned, v = result["dense"], result["pruned"], result["verdict"]
+    dense, pruned = result["dense"], result["pruned"]
 
     def row(name: str, m: dict[str, Any]) -> list[Any]:
         c, parts = m["calibrated"], m["parts"]
@@ -118,39 +129,43 @@ def markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
                 f"{m['nonzero']:,}",
                 f"{m['bytes']:,}", f"{m['latency_ms']:.1f}", m["train_minutes"]]
 
-    spec = pruned.get("pruning") or {}
-    label = f"{spec.get('method', 'pruned')} {spec.get('pattern') or ''}".strip()
     table = _report.table(
         ["model", "dev F1 (0.5 / 0.8)", "cut", "gradual", "dev F1, calibrated (cut / gradual)",
          "synthetic F1, calibrated", "real-clip F1, calibrated", "FP on hard negatives",
          "val F1 (best epoch / last 5)", "parameters", "non-zero", "bytes", "CPU ms / window",
          "train min"],
-        [row(dense["label"], dense), row(label, pruned)])
-    ok = "**met**" if v["ships"] else "**not met**"
-    failed = [name for name, passed in v["checks"].items() if not passed]
-    decision = ("it becomes the shipped default" if v["ships"]
-                else f"the shipped model stays dense (failed: {', '.join(failed)})")
+        [row(dense["label"], dense)] + [row(label(m), m) for m in pruned])
+    lines = []
+    for m in pruned:
+        v = m["verdict"]
+        failed = [name for name, passed in v["checks"].items() if not passed]
+        outcome = ("**met**: a candidate for the shipped default" if v["ships"]
+                   else f"**not met** ({', '.join(failed)})")
+        lines.append(
+            f"- `{label(m)}`, trained by `{m['command']}`: {outcome}. Δ pooled "
+            f"{v['delta_fixed']:+.3f} at 0.5 / 0.8, {v['delta_calibrated']:+.3f} calibrated; "
+            f"synthetic {v['delta_synthetic']:+.3f}, real clips {v['delta_real']:+.3f}; "
+            f"{v['extra_negative_fp']:+d} false positives on hard negatives; file "
+            f"{v['file_ratio']:.2f}×.")
     return "\n\n".join([
         _report.provenance_md(info),
-        "The pruned model trained with the shipped model's whole recipe, beside the shipped "
-        "dense model (`bench/prune_full.py`; the short-budget rows are in \"Pruning\"). Dev F1: "
-        "all transitions pooled, ±2 frames, on the shot benchmark's videos at the trainer's "
+        "Pruned shot models trained with the shipped model's whole recipe (or, for magnitude, "
+        "pruned from the shipped model and fine-tuned), beside the shipped dense model "
+        "(`bench/prune_full.py`; the short-budget rows are in \"Pruning\"). Dev F1: all "
+        "transitions pooled, ±2 frames, on the shot benchmark's videos at the trainer's "
         "thresholds; calibrated: at each model's own thresholds chosen by "
         "`bench/calibrate_shots.py` on the same videos minus other projects' test clips. "
         "Validation F1: the 100 held-out-clip videos, from each card, at the best epoch (which "
-        "it selected) and averaged over the last 5 epochs. The per-part and hard-negative "
-        "conditions of the target were added after the first full-recipe run, whose pooled F1 "
-        "met the bar while hiding a loss on the real clips and on hard negatives. Latency: one "
-        f"96-frame window, {info['latency_threads']} thread, median of {info['rounds']} "
-        "interleaved runs.",
+        "it selected) and averaged over the last 5 epochs. Latency: one 96-frame window, "
+        f"{info['latency_threads']} thread, median of {info['rounds']} interleaved runs. "
+        "Training minutes: the model's own run (a fine-tuned model's dense start not counted).",
         table,
-        f"Pruned training command: `{pruned['command']}`",
-        f"Target F1 ≥ dense − {MAX_DROP} (pooled, at both thresholds, and on each part), at "
-        f"most {MAX_EXTRA_NEGATIVE_FP} more false positives on hard negatives, file ≤ "
-        f"{MAX_FILE_RATIO}× dense: {ok} (Δ pooled {v['delta_fixed']:+.3f} at 0.5 / 0.8, "
-        f"{v['delta_calibrated']:+.3f} calibrated; synthetic {v['delta_synthetic']:+.3f}, real "
-        f"clips {v['delta_real']:+.3f}; {v['extra_negative_fp']:+d} false positives on hard "
-        f"negatives; file {v['file_ratio']:.2f}×); {decision}.",
+        f"Target for shipping: F1 ≥ dense − {MAX_DROP} (pooled, at both thresholds, and on each "
+        f"part), at most {MAX_EXTRA_NEGATIVE_FP} more false positives on hard negatives, file ≤ "
+        f"{MAX_FILE_RATIO}× dense. The per-part and hard-negative conditions were added after "
+        "the first full-recipe run, whose pooled F1 met the bar while hiding a loss on the real "
+        "clips and on hard negatives.",
+        "\n".join(lines),
     ])
 
 
@@ -161,22 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     from vidscene.shots._transformer import DEFAULT_WEIGHTS
 
     torch.set_num_threads(args.threads)
-    dense_weights = args.dense or DEFAULT_WEIGHTS
+    dense_weights = Path(args.dense or DEFAULT_WEIGHTS)
     clips = _dataset.locate_clips(args.clips)
     if clips is None:
         raise SystemExit("no development clips found (../shared/data/clips or --clips)")
     dev = prune.shot_dev_set(clips)
     synthetic, real = calibrate_shots.calibration_set(clips, 40)
-    result: dict[str, Any] = {}
-    for name, weights in (("dense", dense_weights), ("pruned", args.pruned)):
-        log(f"scoring {name}: {weights}")
-        result[name] = measure(Path(weights), dev, synthetic + real)
-    ms = prune.latencies({"dense": Path(dense_weights), "pruned": args.pruned}, "shots",
-                         args.rounds, args.latency_threads)
-    for name in ("dense", "pruned"):
-        result[name]["latency_ms"] = ms[name]
-    result["dense"]["label"] = "dense" if args.dense else "dense (shipped)"
-    result["verdict"] = verdict(result["dense"], result["pruned"])
+    files = {"dense": dense_weights, **{str(i): p for i, p in enumerate(args.pruned)}}
+    measured: dict[str, dict[str, Any]] = {}
+    for key, weights in files.items():
+        log(f"scoring {weights}")
+        measured[key] = measure(weights, dev, synthetic + real)
+    ms = prune.latencies(files, "shots", args.rounds, args.latency_threads)
+    for key, m in measured.items():
+        m["latency_ms"] = ms[key]
+    dense = measured.pop("dense")
+    dense["label"] = "dense" if args.dense else "dense (shipped)"
+    pruned = list(measured.values())
+    for m in pruned:
+        m["verdict"] = verdict(dense, m)
+    result = {"dense": dense, "pruned": pruned}
     info = {"date": _report.now(), "command": _report.command(), "machine": _report.machine(),
             "versions": _report.versions(), "gpu": torch.cuda.is_available(),
             "latency_threads": args.latency_threads, "rounds": args.rounds}
