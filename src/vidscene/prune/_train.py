@@ -84,7 +84,6 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
     history: list[dict[str, Any]] = []
     if resume and ckpt.is_file():
         saved = torch.load(ckpt, weights_only=False)
-        targets = find_targets(model)
         restore_masks(model, saved["model"], spec.nm)  # the masks are buffers of the state
         model.load_state_dict(saved["model"])
         opt = torch.optim.AdamW(model.parameters(), lr=task.lr)
@@ -94,8 +93,8 @@ def prune_train(build_fn: Callable[[], nn.Module], dataset_fn: Callable[[], Prun
         section = saved["pruning"]
     else:
         section = prune_model(model, spec, task.batches(0), task.loss_fn, seed=seed)
-        targets = find_targets(model)
         opt = torch.optim.AdamW(model.parameters(), lr=task.lr)
+    targets = find_targets(model)
     started = time.perf_counter()
     from vidscene.train.shots_train import _progress
 
