@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from vidscene.nn._header import FORMAT, ModelHeader, read_header
 
 if TYPE_CHECKING:
-    from vidscene.nn._io import load_model, save_model
+    from vidscene.nn._io import load_model, save_model, shared_model
     from vidscene.nn._registry import MODELS, create_model, register_model
     from vidscene.nn.scene_transformer import (
         KeyframeEncoder,
@@ -45,11 +45,13 @@ __all__ = [
     "read_header",
     "register_model",
     "save_model",
+    "shared_model",
 ]
 
 _TORCH_SIDE = {
     "load_model": "vidscene.nn._io",
     "save_model": "vidscene.nn._io",
+    "shared_model": "vidscene.nn._io",
     "MODELS": "vidscene.nn._registry",
     "create_model": "vidscene.nn._registry",
     "register_model": "vidscene.nn._registry",

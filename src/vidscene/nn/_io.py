@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -26,7 +27,7 @@ from vidscene.nn._header import FORMAT
 from vidscene.nn._registry import MODELS
 from vidscene.prune._storage import PACKED_KEY, pack_state, unpack_state
 
-__all__ = ["FORMAT", "load_model", "save_model"]
+__all__ = ["FORMAT", "load_model", "save_model", "shared_model"]
 
 
 def _config_dict(model: nn.Module) -> dict[str, Any]:
@@ -106,3 +107,28 @@ def load_model(path: Path, *, map_location: str | torch.device = "cpu"
     except RuntimeError as exc:
         raise ConfigError(f"{path}: weights do not fit model {name!r}: {exc}") from None
     return model.to(map_location).eval(), card
+
+
+_SHARED: dict[tuple[str, int, int, str], nn.Module] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_model(path: Path, *, device: str = "cpu") -> nn.Module:
+    """The model at ``path`` for inference, loaded once per process and shared by every caller.
+
+    A worker that analyses many chunks or videos builds a fresh detector for each (detectors
+    keep per-video state) but loads the weights once: this cache is keyed by the file's path,
+    size and modification time, so a retrained file is loaded anew. Callers must not train or
+    modify the returned model (``load_model`` gives a private copy)."""
+    path = Path(path).resolve()
+    try:
+        stat = path.stat()
+    except OSError:
+        raise ConfigError(f"{path}: no such model file") from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns, device)
+    with _SHARED_LOCK:
+        model = _SHARED.get(key)
+        if model is None:
+            model, _ = load_model(path, map_location=device)
+            _SHARED[key] = model
+        return model

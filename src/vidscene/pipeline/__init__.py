@@ -1,6 +1,50 @@
-"""Stage wiring: analyse a video in-process (``analyze``) or detect shots only."""
+"""Stage wiring and executors.
 
-from vidscene.pipeline._local import Progress, analyze, detect_shots
+``analyze`` analyses one video in this process; ``detect_shots`` finds shots only. The stages
+(``ShotStage``: decoding, shot detection, attributes and keyframes of a chunk or a whole video;
+``SceneStage``: joining chunks, scenes, aggregation) are the same wherever they run; executors
+(``EXECUTORS``: ``local``, ``ray``) decide where.
+"""
+
+from vidscene.pipeline._executor import (
+    EXECUTORS,
+    Cancelled,
+    Executor,
+    ExecutorError,
+    Listener,
+    TaskOutcome,
+    VideoTask,
+    create_executor,
+)
+from vidscene.pipeline._local import LocalExecutor, analyze, detect_shots
+from vidscene.pipeline._plan import DEFAULT_CHUNK_SECONDS, Chunk, VideoPlan, plan_video
+from vidscene.pipeline._scene_stage import SceneStage, VideoChunks
 from vidscene.pipeline._settings import AnalyzeSettings
+from vidscene.pipeline._shot_stage import ChunkResult, Progress, ShotStage
+from vidscene.pipeline._stage import Resources, Stage
 
-__all__ = ["AnalyzeSettings", "Progress", "analyze", "detect_shots"]
+__all__ = [
+    "DEFAULT_CHUNK_SECONDS",
+    "EXECUTORS",
+    "AnalyzeSettings",
+    "Cancelled",
+    "Chunk",
+    "ChunkResult",
+    "Executor",
+    "ExecutorError",
+    "Listener",
+    "LocalExecutor",
+    "Progress",
+    "Resources",
+    "SceneStage",
+    "ShotStage",
+    "Stage",
+    "TaskOutcome",
+    "VideoChunks",
+    "VideoPlan",
+    "VideoTask",
+    "analyze",
+    "create_executor",
+    "detect_shots",
+    "plan_video",
+]

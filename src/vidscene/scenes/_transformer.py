@@ -57,8 +57,9 @@ class _Embedder:
 
         model = self.owner.model()
         with torch.inference_mode():
-            out = model.encoder(torch.from_numpy(np.ascontiguousarray(prepared)))
-        return np.asarray(out.numpy(), np.float32)
+            out = model.encoder(torch.from_numpy(np.ascontiguousarray(prepared))
+                                .to(self.owner.device))
+        return np.asarray(out.cpu().numpy(), np.float32)
 
 
 @SEGMENTERS.register("transformer")
@@ -73,7 +74,7 @@ class TransformerSegmenter(SceneSegmenter):
     name = "transformer"
 
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, device: str = "cpu") -> None:
         from vidscene.model_store import resolve
         from vidscene.nn import read_header
 
@@ -93,6 +94,7 @@ class TransformerSegmenter(SceneSegmenter):
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"scene threshold must be in (0, 1), got {self.threshold}")
         self.threads = threads
+        self.device = device
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -102,11 +104,12 @@ class TransformerSegmenter(SceneSegmenter):
             if self._model is None:
                 import torch
 
-                from vidscene.nn import load_model
+                from vidscene.nn import shared_model
 
                 if self.threads:
                     torch.set_num_threads(self.threads)
-                self._model, _ = load_model(self.path)
+                # Shared by every segmenter of this process: a worker loads the weights once.
+                self._model = shared_model(self.path, device=self.device)
             return self._model
 
     def keyframe_embedder(self) -> _Embedder:
@@ -146,11 +149,13 @@ class TransformerSegmenter(SceneSegmenter):
         with torch.inference_mode():
             for start in starts:
                 stop = min(start + window, n)
-                logits = model(torch.from_numpy(keys[None, start:stop]),
-                               torch.from_numpy(kmask[None, start:stop]),
-                               torch.from_numpy(seconds[None, start:stop]),
-                               torch.from_numpy(embeddings[None, start:stop].astype(np.float32)))
-                prob = torch.sigmoid(logits[0]).numpy()
+                device = self.device
+                logits = model(
+                    torch.from_numpy(keys[None, start:stop]).to(device),
+                    torch.from_numpy(kmask[None, start:stop]).to(device),
+                    torch.from_numpy(seconds[None, start:stop]).to(device),
+                    torch.from_numpy(embeddings[None, start:stop].astype(np.float32)).to(device))
+                prob = torch.sigmoid(logits[0]).cpu().numpy()
                 length = stop - start
                 pos = np.arange(length)
                 w = np.minimum(pos + 1, length - pos).astype(np.float64)

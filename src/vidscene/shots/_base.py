@@ -25,6 +25,16 @@ class ShotDetector(ABC):
     name: str = ""
     """Registry name (the ``--detector`` value)."""
 
+    chunk_warmup: int | None = None
+    """Frames a stream that starts inside a video (one *chunk* of a long video) runs before
+    the first frame it is asked about, so that the detector is in step with a pass from frame
+    0 by then. ``None``: the detector reads whole videos only and is never given a chunk.
+    A detector that sets it reads its origin from the first batch's ``start`` and implements
+    :meth:`synced_from` and :meth:`final_until`."""
+
+    chunk_alignment: int = 1
+    """A chunk's stream starts on a multiple of this many frames (a window grid)."""
+
     @abstractmethod
     def process(self, batch: FrameBatch) -> list[Transition]:
         """Consume the next batch; return the transitions that are now final."""
@@ -36,6 +46,17 @@ class ShotDetector(ABC):
     def describe(self) -> str:
         """Name and settings, recorded in the Analysis ``models`` field."""
         return self.name
+
+    def synced_from(self) -> int | None:
+        """The first frame from which this detector reports exactly what a pass from frame 0
+        reports, or ``None`` while that is not known yet. A stream from frame 0 is in step
+        from the start."""
+        return 0
+
+    def final_until(self) -> int:
+        """Between :meth:`process` calls: every transition that starts before this frame has
+        been reported (chunk-capable detectors only)."""
+        raise NotImplementedError(f"the {self.name!r} detector does not read chunks")
 
     def detect(self, batches: Iterable[FrameBatch]) -> list[Transition]:
         """Run over a whole stream (convenience for tests and benchmarks)."""

@@ -292,22 +292,44 @@ class FastShotDetector(ShotDetector):
         s = self.settings
         # Frames of context a decision needs on each side.
         self.context = max(s.window + s.flash_frames + 3, max(s.gradual_scales) * 2 + s.max_gradual)
+        # A chunk's stream must outlive the feature window (two contexts behind the decided
+        # frames) before its decisions see the same window as a pass from frame 0.
+        self.chunk_warmup = 3 * self.context
         self._feat = _Features(s.gradual_scales)
         self._done = 1  # decisions are final for anchors < _done (frame 0 cannot be a cut)
         self._frame_interval: float | None = None
         self._last_emitted = 0
+        self._origin: int | None = None
 
     def describe(self) -> str:
         return "fast (classic histogram/structure detector)"
 
     def process(self, batch: FrameBatch) -> list[Transition]:
-        if len(batch) > 1 and self._frame_interval is None:
+        if self._origin is None:
+            # The stream's first frame: 0 for a whole video, anywhere for a chunk.
+            self._origin = self._feat.start = batch.start
+            self._done = self._last_emitted = batch.start
+            self._done += 1
+        if len(batch) > 1:
+            # The frame interval of the batch at hand (not the video's first), so a chunk
+            # judges motion as a pass from the start does.
             self._frame_interval = float(np.median(np.diff(batch.times)))
         self._feat.append(batch.tiny)
         return self._decide(final=False)
 
     def flush(self) -> list[Transition]:
         return self._decide(final=True)
+
+    def synced_from(self) -> int | None:
+        if self._origin is None:
+            return None
+        return 0 if self._origin == 0 else self._origin + 3 * self.context
+
+    def final_until(self) -> int:
+        # A candidate decided at anchor ``_done`` or later can start a gradual span (or a
+        # fade's ramp and hold) before its anchor.
+        s = self.settings
+        return max(self._origin or 0, self._done - s.max_gradual - s.fade_hold)
 
     # ------------------------------------------------------------------------------------
     def _decide(self, final: bool) -> list[Transition]:
@@ -320,7 +342,7 @@ class FastShotDetector(ShotDetector):
         for c in sorted(cands, key=lambda c: c.anchor):
             if not (self._done <= c.anchor < limit):
                 continue
-            if c.first <= self._last_emitted and self._last_emitted > 0:
+            if c.first <= self._last_emitted and self._last_emitted > (self._origin or 0):
                 continue
             out.append(Transition(c.kind, c.first, c.last, round(float(c.confidence), 3)))
             self._last_emitted = c.last

@@ -17,6 +17,7 @@ PyTorch is imported only when this detector is built, so the classic path stays 
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "shot-transformer-v1.safetensors"
 FEATURE_CHUNK = 32
 """Frames turned into per-frame features at a time (fixed, so results never depend on the
 sizes of the batches the stream delivers)."""
+SPAN_THRESHOLD = 0.3
+"""``boundary`` probability at which a frame counts as inside a transition."""
+FADE_GAP = 12
+"""Fade halves this many frames apart or fewer are one fade through a held colour."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,21 @@ class Predictions:
     type: np.ndarray
 
 
+def _peak(p: Predictions, k: int, level: float) -> bool:
+    """Whether the ``start`` head peaks at row ``k`` (reaches ``level`` and is the highest
+    within two rows either side)."""
+    return bool(p.start[k] >= level and p.start[k] >= p.start[max(0, k - 2):k + 3].max())
+
+
+def _opens(p: Predictions, k: int, threshold: float, span_threshold: float) -> bool:
+    """Whether row ``k`` can open a candidate: inside a transition by the ``boundary`` head,
+    or a ``start`` peak (a cut the boundary head under-calls)."""
+    return bool(p.boundary[k] >= span_threshold or _peak(p, k, threshold))
+
+
 def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float = 0.5,
-           gradual_threshold: float | None = None, span_threshold: float = 0.3,
-           split_threshold: float = 0.9, max_span: int = 90, fade_gap: int = 12,
+           gradual_threshold: float | None = None, span_threshold: float = SPAN_THRESHOLD,
+           split_threshold: float = 0.9, max_span: int = 90, fade_gap: int = FADE_GAP,
            complete: bool = True) -> tuple[list[Transition], int]:
     """Transitions in ``p`` (row ``i`` of ``p`` is video frame ``offset + i``), looking for
     them from row ``begin`` on (earlier rows are context for the peak tests).
@@ -75,17 +92,14 @@ def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float 
     n = len(p.start)
     limit = n if complete else n - 2
 
-    def peak(k: int, level: float) -> bool:
-        return bool(p.start[k] >= level and p.start[k] >= p.start[max(0, k - 2):k + 3].max())
-
     def opens(k: int) -> bool:
-        return bool(p.boundary[k] >= span_threshold or peak(k, threshold))
+        return _opens(p, k, threshold, span_threshold)
 
     def run_end(t: int) -> int:
         end = t
         while (end + 1 < n and end + 1 - t < max_span
                and p.boundary[end + 1] >= span_threshold
-               and not (end + 1 - t >= 3 and peak(end + 1, split_threshold))):
+               and not (end + 1 - t >= 3 and _peak(p, end + 1, split_threshold))):
             end += 1
         return end
 
@@ -131,8 +145,26 @@ def decode(p: Predictions, *, offset: int = 0, begin: int = 0, threshold: float 
     return out, resume
 
 
-def next_window(p: int, known: int, window: int, margin: int, final: bool
-                ) -> tuple[int, int, int] | None:
+def quiet_point(p: Predictions, begin: int, *, threshold: float,
+                span_threshold: float = SPAN_THRESHOLD, fade_gap: int = FADE_GAP) -> int | None:
+    """The first row ``q >= begin`` that starts ``fade_gap + 1`` rows in which no candidate
+    can open, or ``None`` if the known rows hold none (the last two rows are not judged).
+
+    :func:`decode` never carries anything across such a stretch: a run cannot contain a row
+    that does not open, and a fade is joined only across ``fade_gap`` rows. So a decode that
+    starts at ``q`` continues exactly as one that started at the video's first frame; this is
+    how a chunk that starts inside a video falls in step with a whole-video pass.
+    """
+    quiet = 0
+    for k in range(max(begin, 2), len(p.start) - 2):
+        quiet = 0 if _opens(p, k, threshold, span_threshold) else quiet + 1
+        if quiet > fade_gap:
+            return k - fade_gap
+    return None
+
+
+def next_window(p: int, known: int, window: int, margin: int, final: bool,
+                origin: int = 0) -> tuple[int, int, int] | None:
     """Where to run the model next: ``(win_start, win_stop, keep_stop)`` to predict frames
     ``p..keep_stop`` when ``known`` frames are decoded, or None if more frames are needed.
 
@@ -140,16 +172,19 @@ def next_window(p: int, known: int, window: int, margin: int, final: bool
     prediction (training validation), so both judge every frame from the same window: a window
     starts ``margin`` frames before the first frame it predicts and keeps all but its last
     ``margin`` frames, except the video's last window, which ends at the last frame.
+    ``origin`` is the first frame of a stream that starts inside the video (a chunk): with an
+    origin on the window grid (a multiple of ``window - 2 * margin``) every later window is the
+    whole-video pass's own.
     """
     if p >= known:
         return None
-    win_start = max(0, p - margin)
+    win_start = max(origin, p - margin)
     win_stop = win_start + window
     if win_stop <= known:
         return win_start, win_stop, win_stop - margin
     if not final:
         return None
-    return max(0, known - window), known, known
+    return max(origin, known - window), known, known
 
 
 def window_positions(n: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:
@@ -170,22 +205,23 @@ class _ModelLoader:
     """Imports PyTorch and loads a shot-transformer in a thread; :meth:`result` waits for it
     and re-raises whatever the load raised (a corrupt file is still a ``ConfigError``)."""
 
-    def __init__(self, path: Path, threads: int | None) -> None:
+    def __init__(self, path: Path, threads: int | None, device: str = "cpu") -> None:
         self._model: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._load, args=(path, threads),
+        self._thread = threading.Thread(target=self._load, args=(path, threads, device),
                                         name="vidscene-model-load", daemon=True)
         self._thread.start()
 
-    def _load(self, path: Path, threads: int | None) -> None:
+    def _load(self, path: Path, threads: int | None, device: str) -> None:
         try:
             import torch
 
-            from vidscene.nn import load_model
+            from vidscene.nn import shared_model
 
             if threads:
                 torch.set_num_threads(threads)
-            self._model, _ = load_model(path)
+            # Shared by every detector of this process: a worker loads the weights once.
+            self._model = shared_model(path, device=device)
         except BaseException as exc:  # handed to the caller of result()
             self._error = exc
 
@@ -205,10 +241,15 @@ class TransformerShotDetector(ShotDetector):
     """Learned detector (see module doc); ``weights`` defaults to the shipped model."""
 
     name = "transformer"
+    chunk_warmup = 128
+    """Enough for the window grid's margin and, on almost any footage, a quiet stretch where
+    decoding falls in step (:func:`quiet_point`); a chunk that finds none in time is rerun
+    with a longer warm-up."""
 
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
                  gradual_threshold: float | None = None, margin: int = 16,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, device: str = "cpu",
+                 windows_per_call: int = 1) -> None:
         from vidscene.model_store import resolve
 
         path = resolve(weights) if weights else DEFAULT_WEIGHTS
@@ -227,7 +268,11 @@ class TransformerShotDetector(ShotDetector):
             raise ConfigError(f"margin {margin} too large for a {self.window}-frame window")
         # PyTorch takes a second or more to import: load it and the weights in the background
         # while the first frames decode; frames are buffered until the model is ready.
-        self._loader = _ModelLoader(path, threads)
+        self.device = device
+        # How many windows one forward call runs: 1 on a CPU (no faster batched, and the same
+        # numbers as any other CPU run), more on a GPU, where a call costs launch overhead.
+        self.windows_per_call = max(1, int(windows_per_call))
+        self._loader = _ModelLoader(path, threads, device)
         self._model: Any = None
         self.margin = margin
         self.threshold = float(threshold if threshold is not None
@@ -250,6 +295,35 @@ class TransformerShotDetector(ShotDetector):
         self._predicted_until = 0  # predictions are final for frames < this
         self._last_emitted = -1
         self._begin = 0  # row of the predictions where decoding resumes
+        self._origin: int | None = None  # first frame of the stream (0 unless a chunk)
+        self._synced_from: int | None = None  # decoding is in step with a whole pass from here
+
+    @property
+    def chunk_alignment(self) -> int:  # type: ignore[override]
+        """Windows start every ``window - 2 * margin`` frames and features are made in
+        chunks of ``FEATURE_CHUNK``: a chunk that starts on both grids sees the same windows
+        and features as a whole-video pass."""
+        return math.lcm(self.window - 2 * self.margin, FEATURE_CHUNK)
+
+    def synced_from(self) -> int | None:
+        return self._synced_from
+
+    def final_until(self) -> int:
+        if self._origin is None:
+            return 0
+        if self._synced_from is None:
+            return self._origin
+        # Decoding resumes at row ``_begin``; a cut found there may start two rows earlier.
+        return max(self._synced_from, self._pred_offset + self._begin - 2)
+
+    def _start_at(self, origin: int) -> None:
+        """The stream's first frame: a whole video starts at 0, a chunk anywhere on the
+        window grid; its predictions are exact from ``margin`` frames in."""
+        self._origin = origin
+        self._features_start = self._featured = origin
+        self._pred_offset = self._predicted_until = origin
+        self._last_emitted = origin - 1
+        self._synced_from = 0 if origin == 0 else None
 
     @property
     def model(self) -> Any:
@@ -276,6 +350,8 @@ class TransformerShotDetector(ShotDetector):
 
     # -- streaming ---------------------------------------------------------------------------
     def process(self, batch: FrameBatch) -> list[Transition]:
+        if self._origin is None:
+            self._start_at(batch.start)
         self._pending = np.concatenate([self._pending, batch.tiny])
         if self._model is None and not self._loader.done():
             return []  # still loading: keep the frames, let decoding run on meanwhile
@@ -284,6 +360,8 @@ class TransformerShotDetector(ShotDetector):
         return self._emit(final=False)
 
     def flush(self) -> list[Transition]:
+        if self._origin is None:
+            return []
         self._featurise(final=True)
         self._run_windows(final=True)
         return self._emit(final=True)
@@ -297,7 +375,8 @@ class TransformerShotDetector(ShotDetector):
             chunk = self._pending[:FEATURE_CHUNK]
             self._pending = self._pending[len(chunk):]
             with torch.inference_mode():
-                new = self.model.frame_features(torch.from_numpy(np.ascontiguousarray(chunk))[None])
+                new = self.model.frame_features(
+                    torch.from_numpy(np.ascontiguousarray(chunk))[None].to(self.device))
             self._features = ({k: torch.cat([self._features[k], v], dim=1) for k, v in new.items()}
                               if self._features else new)
             self._featured += len(chunk)
@@ -308,21 +387,31 @@ class TransformerShotDetector(ShotDetector):
         margin, never on how the frames arrived, so results do not depend on batch sizes."""
         w, m = self.window, self.margin
         torch = self._torch
-        while (step := next_window(self._predicted_until, self._featured, w, m, final)):
+        while True:
+            steps: list[tuple[int, int, int, int]] = []
             p = self._predicted_until
-            win_start, win_stop, keep_stop = step
-            a, b = win_start - self._features_start, win_stop - self._features_start
+            while len(steps) < self.windows_per_call and (
+                    step := next_window(p, self._featured, w, m, final, self._origin or 0)):
+                if steps and step[1] - step[0] != steps[0][2] - steps[0][1]:
+                    break  # a shorter last window runs on its own
+                steps.append((p, *step))
+                p = step[2]
+            if not steps:
+                break
             with torch.inference_mode():
-                out = self.model.forward_frame_features(
-                    {k: v[:, a:b] for k, v in self._features.items()})
-            a, b = p - win_start, keep_stop - win_start
-            self._pred_start = np.concatenate(
-                [self._pred_start, torch.sigmoid(out["start"][0]).numpy()[a:b]])
-            self._pred_boundary = np.concatenate(
-                [self._pred_boundary, torch.sigmoid(out["boundary"][0]).numpy()[a:b]])
-            self._pred_type = np.concatenate(
-                [self._pred_type, torch.softmax(out["type"][0], dim=-1).numpy()[a:b]])
-            self._predicted_until = keep_stop
+                out = self.model.forward_frame_features({
+                    k: torch.cat([v[:, a - self._features_start:b - self._features_start]
+                                  for _, a, b, _ in steps])
+                    for k, v in self._features.items()})
+                start = torch.sigmoid(out["start"]).cpu().numpy()
+                boundary = torch.sigmoid(out["boundary"]).cpu().numpy()
+                kind = torch.softmax(out["type"], dim=-1).cpu().numpy()
+            for row, (first, win_start, _, keep_stop) in enumerate(steps):
+                a, b = first - win_start, keep_stop - win_start
+                self._pred_start = np.concatenate([self._pred_start, start[row, a:b]])
+                self._pred_boundary = np.concatenate([self._pred_boundary, boundary[row, a:b]])
+                self._pred_type = np.concatenate([self._pred_type, kind[row, a:b]])
+                self._predicted_until = keep_stop
         # The next window starts one margin before the first unpredicted frame, and the
         # video's last window ends at its last frame, so it may reach back a whole window from
         # the last frame known now: features before both points are no longer needed.
@@ -334,6 +423,8 @@ class TransformerShotDetector(ShotDetector):
 
     def _emit(self, final: bool) -> list[Transition]:
         p = Predictions(self._pred_start, self._pred_boundary, self._pred_type)
+        if self._synced_from is None and not self._sync(p):
+            return []
         found, resume = decode(p, offset=self._pred_offset, begin=self._begin,
                                threshold=self.threshold,
                                gradual_threshold=self.gradual_threshold, complete=final)
@@ -348,3 +439,23 @@ class TransformerShotDetector(ShotDetector):
         self._pred_offset += keep_from
         self._begin = resume - keep_from
         return found
+
+    def _sync(self, p: Predictions) -> bool:
+        """In a chunk, start decoding at the first quiet stretch whose context is exact (its
+        frames at least ``margin + 2`` from the stream's start); until one is seen, keep only
+        the rows that may still begin it."""
+        lowest = (self._origin or 0) + self.margin + 2
+        q = quiet_point(p, max(0, lowest - self._pred_offset), threshold=self.threshold)
+        if q is not None:
+            self._synced_from = self._pred_offset + q
+            self._begin = q
+            return True
+        # A stretch may still begin at a row from ``lowest`` on that has not been judged with
+        # all of its rows yet; keep two rows of context before it.
+        first_open = max(lowest - self._pred_offset, len(p.start) - (FADE_GAP + 3))
+        keep_from = min(len(p.start), max(0, first_open - 2))
+        self._pred_start = self._pred_start[keep_from:]
+        self._pred_boundary = self._pred_boundary[keep_from:]
+        self._pred_type = self._pred_type[keep_from:]
+        self._pred_offset += keep_from
+        return False

@@ -1,14 +1,28 @@
-"""Video input: probing and one-pass streaming decode with PyAV (see ``FrameStream``)."""
+"""Video input: probing, the frame index, and one-pass streaming decode with PyAV
+(see ``FrameStream``)."""
 
+from vidscene.video._index import FrameSpan, VideoIndex, build_index
 from vidscene.video._probe import file_sha256, open_video, probe
-from vidscene.video._stream import ANALYSIS_WIDTH, TINY_SIZE, FrameBatch, FrameStream
+from vidscene.video._stream import (
+    ANALYSIS_WIDTH,
+    TINY_SIZE,
+    FrameBatch,
+    FrameStream,
+    SpanMismatch,
+    sample_slot,
+)
 
 __all__ = [
     "ANALYSIS_WIDTH",
     "TINY_SIZE",
     "FrameBatch",
+    "FrameSpan",
     "FrameStream",
+    "SpanMismatch",
+    "VideoIndex",
+    "build_index",
     "file_sha256",
     "open_video",
     "probe",
+    "sample_slot",
 ]

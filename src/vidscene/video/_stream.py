@@ -10,6 +10,7 @@ decoding. Memory stays bounded: a small queue of decoded frames and one batch at
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from vidscene.analysis import VideoInfo
-from vidscene.errors import UnreadableVideo
+from vidscene.errors import UnreadableVideo, VidsceneError
+from vidscene.video._index import FrameSpan
 from vidscene.video._probe import NO_FRAMES, _short, open_video, stream_duration, stream_fps
 
 TINY_SIZE = (64, 36)
@@ -36,6 +38,20 @@ _CHANGE_TRIGGER = 18.0
 """Mean absolute difference (0..255) of consecutive tiny frames that triggers an extra sample."""
 _MIN_TRIGGER_GAP = 3
 """Frames between change-triggered samples, so fast motion cannot trigger every frame."""
+_SLOT_EPSILON = 1e-9
+"""Seconds of tolerance when a frame's time falls on a sampling slot's edge."""
+
+
+class SpanMismatch(VidsceneError):
+    """Decoding a chunk did not give the frames its index promised (a damaged packet, a
+    decoder that drops or reorders frames). The caller analyses the video in one piece."""
+
+
+def sample_slot(time: float, sample_fps: float) -> int:
+    """The sampling slot a frame time falls in: a frame is sampled when its slot is later
+    than the previous frame's. A function of the two times alone, so a chunk that starts in
+    the middle of a video samples exactly the frames a pass from the start samples."""
+    return math.floor((time + _SLOT_EPSILON) * sample_fps)
 
 
 @dataclass
@@ -123,6 +139,13 @@ class FrameStream:
 
     Use as a context manager or iterate directly. After iteration, ``frame_count`` and
     ``duration`` hold what decoding found (the numbers an Analysis reports).
+
+    With ``span`` only the frames ``[span.start, span.stop)`` are delivered, numbered and timed
+    as in a pass from the start (see :class:`~vidscene.video.FrameSpan`): the stream seeks to
+    the span's keyframe and checks every frame against the index. Batches always end at
+    multiples of ``batch_size`` counted from frame 0, so a detector sees the same batches in a
+    chunk as in a whole-video pass. ``decoder_threads`` caps FFmpeg's threads (0: FFmpeg's
+    choice), for a worker that owns one CPU.
     """
 
     def __init__(
@@ -136,6 +159,8 @@ class FrameStream:
         batch_size: int = 64,
         with_analysis: bool = True,
         threads: bool = True,
+        span: FrameSpan | None = None,
+        decoder_threads: int = 0,
     ) -> None:
         self.path = Path(path)
         self.info = info
@@ -145,6 +170,8 @@ class FrameStream:
         self.batch_size = batch_size
         self.with_analysis = with_analysis
         self.threads = threads
+        self.span = span
+        self.decoder_threads = decoder_threads
         self.frame_count = 0
         self.duration = 0.0
         self.fps = 0.0
@@ -161,9 +188,17 @@ class FrameStream:
     def __iter__(self) -> Iterator[FrameBatch]:
         with open_video(self.path) as (container, stream):
             stream.thread_type = "AUTO"
+            if self.decoder_threads:
+                stream.codec_context.thread_count = self.decoder_threads
             self.fps = stream_fps(stream)
             self.duration = stream_duration(container, stream)
             w, h = stream.codec_context.width, stream.codec_context.height
+            if self.span is not None and self.span.keyframe > 0:
+                try:
+                    container.seek(int(self.span.pts[0]), stream=stream, backward=True,
+                                   any_frame=False)
+                except av.error.FFmpegError as e:
+                    raise SpanMismatch(f"{self.path}: cannot seek: {_short(e)}") from None
             yield from self._batches(container, stream, w, h)
 
     # -- internals -------------------------------------------------------------------------
@@ -227,22 +262,36 @@ class FrameStream:
                  width: int, height: int) -> Iterator[FrameBatch]:
         tw, th = self.tiny_size
         bs = self.batch_size
+        span = self.span
         tiny = np.empty((bs, th, tw, 3), np.uint8)
         times = np.empty(bs, np.float64)
         analysis: list[tuple[int, np.ndarray]] = []
         n_in_batch = 0
-        index = 0
-        first_pts: int | None = None
+        index = span.keyframe if span is not None else 0
+        first = span.start if span is not None else 0
+        first_pts: int | None = span.first_pts if span is not None else None
         tb = float(stream.time_base) if stream.time_base else 1.0 / self.fps
-        last_time = -1.0 / self.fps
-        sample_every = 1.0 / self.sample_fps if self.sample_fps > 0 else float("inf")
-        next_sample = 0.0
+        last_time = (span.previous_time if span is not None and span.previous_time is not None
+                     else -1.0 / self.fps)
+        last_slot: int | None = (sample_slot(span.previous_time, self.sample_fps)
+                                 if span is not None and span.previous_time is not None
+                                 and self.sample_fps > 0 else None)
         last_sampled = -_MIN_TRIGGER_GAP
         sampler: _TinySampler | None = None
         tiny_scaler, analysis_scaler = VideoReformatter(), VideoReformatter()
         previous_tiny: np.ndarray | None = None
+        oriented = False
         for frame in self._frames(container, stream):
-            if index == 0:
+            if span is not None:
+                if not self._check_span_frame(frame, span, index):
+                    continue  # a leading frame from before the keyframe
+                if index >= span.stop:
+                    break
+                if index < first:  # decoded to reach the span, not part of it
+                    index += 1
+                    continue
+            if not oriented:
+                oriented = True
                 self._rot_k = int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4
                 aw = self.analysis_width
                 dw, dh = (height, width) if self._rot_k % 2 else (width, height)
@@ -271,10 +320,11 @@ class FrameStream:
             tiny[n_in_batch] = current
             times[n_in_batch] = t
             if self.with_analysis:
-                due = t + 1e-9 >= next_sample
-                if due:
-                    next_sample += sample_every * max(1, int((t - next_sample) / sample_every) + 1)
-                elif previous_tiny is not None and index - last_sampled >= _MIN_TRIGGER_GAP:
+                slot = sample_slot(t, self.sample_fps) if self.sample_fps > 0 else 0
+                due = last_slot is None or slot > last_slot
+                last_slot = slot
+                if (not due and previous_tiny is not None
+                        and index - last_sampled >= _MIN_TRIGGER_GAP):
                     change = np.abs(current.astype(np.int16) - previous_tiny).mean()
                     due = bool(change > _CHANGE_TRIGGER)
                 if due:
@@ -285,13 +335,27 @@ class FrameStream:
             n_in_batch += 1
             index += 1
             self.frame_count = index
-            if n_in_batch == bs:
-                yield FrameBatch(index - n_in_batch, tiny.copy(), times.copy(), analysis)
+            if index % bs == 0:  # batches end on the same frames whatever frame they start at
+                yield FrameBatch(index - n_in_batch, tiny[:n_in_batch].copy(),
+                                 times[:n_in_batch].copy(), analysis)
                 analysis = []
                 n_in_batch = 0
         if n_in_batch:
             yield FrameBatch(index - n_in_batch, tiny[:n_in_batch].copy(),
                              times[:n_in_batch].copy(), analysis)
-        if index == 0:
+        if self.frame_count == 0:
             raise UnreadableVideo(self.path, NO_FRAMES)
         self.duration = last_time + (1.0 / self.fps)
+
+    def _check_span_frame(self, frame: av.VideoFrame, span: FrameSpan, index: int) -> bool:
+        """Whether ``frame`` is frame ``index`` of the span (``False``: a leading frame of an
+        open GOP, shown before the keyframe, to skip); anything else is a mismatch."""
+        if frame.pts is None:
+            raise SpanMismatch(f"{self.path}: a decoded frame has no timestamp")
+        if frame.pts < span.pts[0]:
+            return False
+        k = index - span.keyframe
+        if k < len(span.pts) and frame.pts != span.pts[k]:
+            raise SpanMismatch(f"{self.path}: frame {index} decoded with timestamp {frame.pts}, "
+                               f"the index says {int(span.pts[k])}")
+        return True

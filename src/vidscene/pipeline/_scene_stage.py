@@ -1,0 +1,141 @@
+"""The scene stage: a video's chunk results in, its Analysis out.
+
+It joins the chunks (their transitions, times and attribute samples, and the shots each chunk
+closed), closes the shots that were still open where one chunk handed over to the next (with
+the samples both sides sent), then runs the scene segmenter over all shots and aggregates the
+attributes per shot, scene and video. A video analysed in one piece is the same with one chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from vidscene import attributes as attrs
+from vidscene.analysis import Analysis, AnalysisResult, Shot, Transition, VideoInfo
+from vidscene.pipeline._plan import VideoPlan
+from vidscene.pipeline._settings import AnalyzeSettings
+from vidscene.pipeline._shot_stage import (
+    ChunkNotInStep,
+    ChunkResult,
+    ClosedShot,
+    Sample,
+    _options,
+    close_shot,
+)
+from vidscene.pipeline._stage import Resources, Stage
+from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter
+from vidscene.shots import shots_from_transitions
+
+
+@dataclass
+class VideoChunks:
+    """The scene stage's input: a plan and its chunks' results (in chunk order)."""
+
+    plan: VideoPlan
+    results: list[ChunkResult]
+    elapsed_s: float = 0.0
+    """Wall time spent on the video before this stage (for ``timing.total_s``)."""
+
+
+class SceneStage(Stage[VideoChunks, AnalysisResult]):
+    """Joins chunks, segments scenes, aggregates attributes (see module doc)."""
+
+    name = "scenes"
+
+    def __init__(self, settings: AnalyzeSettings, resources: Resources | None = None, *,
+                 segmenter: SceneSegmenter | None = None) -> None:
+        super().__init__(settings, resources)
+        self.segmenter = segmenter
+
+    def _setup(self) -> None:
+        if self.segmenter is None:
+            self.segmenter = create_segmenter(self.settings.scenes, **_options(
+                SEGMENTERS, self.settings.scenes, weights=self.settings.scene_model,
+                threads=self.resources.threads or None, device=self.resources.device))
+        self.embedder = self.segmenter.keyframe_embedder()
+
+    def __call__(self, item: VideoChunks) -> AnalysisResult:
+        self.setup()
+        assert self.segmenter is not None
+        t0 = time.perf_counter()
+        results = sorted(item.results, key=lambda r: r.number)
+        transitions: list[Transition] = []
+        times: list[np.ndarray] = []
+        values: dict[str, list[tuple[int, float]]] = {}
+        closed: list[ClosedShot] = []
+        open_start: int | None = None  # a shot handed on from one chunk to the next
+        open_samples: list[Sample] = []
+        for r in results:
+            transitions.extend(r.transitions)
+            times.append(r.times)
+            for name, samples in r.values.items():
+                values.setdefault(name, []).extend(samples)
+            if open_start is not None:
+                open_samples.extend(r.head)
+                if r.opened_at is not None:
+                    closed.append(self._close(open_start, r.opened_at, open_samples))
+                    open_start, open_samples = None, []
+            closed.extend(r.shots)
+            if r.tail_start is not None:
+                open_start, open_samples = r.tail_start, list(r.tail)
+        last = results[-1]
+        if open_start is not None:
+            closed.append(self._close(open_start, last.frame_count, open_samples))
+
+        video = decoded_info(item.plan.info, last.frame_count, last.duration, last.fps)
+        all_times = np.concatenate(times).tolist()
+        shots = shots_from_transitions(transitions, video.frame_count, all_times, video.fps,
+                                       video.duration)
+        _attach_keyframes(shots, closed)
+        embeddings = (np.stack([c.embedding for c in closed]) if closed
+                      else np.zeros((0, 1), np.float32))
+        t_scenes = time.perf_counter()
+        keyframe_embeddings = ([c.keyframe_embeddings for c in closed
+                                if c.keyframe_embeddings is not None]
+                               if self.embedder is not None else None)
+        scenes = self.segmenter.segment(shots, embeddings, keyframe_embeddings)
+        t_scenes = time.perf_counter() - t_scenes
+        attrs.aggregate_shots(shots, values)
+        attrs.aggregate_scenes(scenes, shots)
+        summary = attrs.summarise_video(shots, scenes, video.duration)
+        thumbnails = {i: jpeg for c in closed for i, jpeg in c.thumbnails.items()}
+        analysis = Analysis(
+            video=video,
+            shots=shots,
+            scenes=scenes,
+            attributes=summary,
+            models={"shots": last.detector, "scenes": self.segmenter.describe(),
+                    **last.attribute_models},
+            timing={"decode_s": sum(r.decode_s for r in results),
+                    "shots_s": sum(r.shots_s for r in results), "scenes_s": t_scenes,
+                    "total_s": item.elapsed_s + time.perf_counter() - t0},
+            settings=self.settings.to_dict(),
+        )
+        analysis.check()
+        return AnalysisResult(analysis, thumbnails, shot_embeddings=embeddings,
+                              keyframe_embeddings=keyframe_embeddings)
+
+    def _close(self, start: int, end: int, samples: list[Sample]) -> ClosedShot:
+        """A shot that crossed a chunk boundary, from the samples both chunks sent."""
+        mine = [s for s in samples if start <= s.index < end]
+        if not mine:  # cannot happen with the planned tail length; never guess a keyframe
+            raise ChunkNotInStep(f"no sampled frame in the shot [{start}, {end}) that crosses "
+                                 "a chunk boundary")
+        return close_shot(start, end, mine, self.settings.keyframes_per_shot, self.embedder)
+
+
+def decoded_info(info: VideoInfo, frame_count: int, duration: float, fps: float) -> VideoInfo:
+    """The probe's metadata with frame count and duration replaced by what decoding found."""
+    return replace(info, frame_count=frame_count, duration=round(duration, 6),
+                   fps=round(fps, 6) if fps else info.fps)
+
+
+def _attach_keyframes(shots: list[Shot], closed: list[ClosedShot]) -> None:
+    """Give each shot the keyframes chosen when it was closed (they match 1:1)."""
+    if [(c.start, c.end) for c in closed] != [(s.start_frame, s.end_frame) for s in shots]:
+        raise ChunkNotInStep("internal error: closed shots do not match the shot list")
+    for shot, c in zip(shots, closed, strict=True):
+        shot.keyframes = list(c.keyframes)

@@ -1,0 +1,374 @@
+"""The shot stage: a chunk of a video (or a whole video) in, its shots out.
+
+In one decoding pass over the chunk it runs, in-process and streaming, the steps that need
+pixels: the shot detector on the tiny copy of every frame, the attributes on the sampled
+analysis frames, and each shot's keyframes (selection, thumbnails, the scene model's keyframe
+embeddings) as soon as the shot closes. Keeping these steps together is deliberate: they share
+the decoded frames, and handing every tiny frame to another process would cost more than the
+detector itself (``docs/ARCHITECTURE.md``, "Where stages run"). Memory stays bounded: one
+batch of frames, the detector's window, the samples of the open shot.
+
+A chunk reports what it *owns* (see :mod:`vidscene.pipeline._plan`): the transitions and
+shots that start in its core and the attribute samples there. The shot open at its core's
+start belongs to an earlier chunk, so its samples there are handed on (``head``); if the shot
+open at its core's end has not ended within the chunk's tail, its samples are handed on too
+(``tail``). The scene stage joins those pieces.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from vidscene import attributes as attrs
+from vidscene import keyframes as kf
+from vidscene.analysis import Transition
+from vidscene.errors import VidsceneError
+from vidscene.pipeline._plan import Chunk, ChunkGeometry
+from vidscene.pipeline._settings import AnalyzeSettings
+from vidscene.pipeline._stage import Resources, Stage
+from vidscene.registry import Registry
+from vidscene.scenes import SEGMENTERS, KeyframeEmbedder, SceneSegmenter, create_segmenter
+from vidscene.shots import DETECTORS, VIDEO_START, ShotDetector, follows
+from vidscene.video import FrameStream, SpanMismatch
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(frames_done, frames_expected)`` while decoding."""
+
+_THUMB_QUALITY = 82
+_TINY_RING = 512
+
+
+class ChunkNotInStep(VidsceneError):
+    """A chunk's detector did not fall in step with a whole-video pass within the chunk's
+    warm-up, or could not decide its core within the frames the chunk decodes; the executor
+    plans the video again with more of both, and in the end analyses it in one piece."""
+
+
+@dataclass
+class Sample:
+    """What is kept of one sampled analysis frame until its shot closes."""
+
+    index: int
+    descriptor: np.ndarray
+    jpeg: bytes
+    prepared: np.ndarray | None = None
+    """The segmenter's small copy for its keyframe embedder (learned segmenters only)."""
+
+
+@dataclass
+class ClosedShot:
+    """A shot whose keyframes are chosen: what the Analysis and the segmenter need of it."""
+
+    start: int
+    end: int
+    keyframes: list[int]
+    embedding: np.ndarray
+    thumbnails: dict[int, bytes] = field(default_factory=dict)
+    keyframe_embeddings: np.ndarray | None = None
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk reports (frame numbers are the video's)."""
+
+    number: int
+    start: int
+    transitions: list[Transition]
+    """Transitions that start in the core, in order."""
+    times: np.ndarray
+    """Times of the core's frames."""
+    shots: list[ClosedShot]
+    """Shots that start in the core and ended within the chunk."""
+    head: list[Sample]
+    """Samples of the shot open at ``start`` (owned by an earlier chunk), up to ``opened_at``."""
+    opened_at: int | None
+    """First frame of the first shot this chunk owns; ``None`` if none starts in its core."""
+    tail: list[Sample]
+    """Samples in the core of the shot still open at the core's end (from ``tail_start``)."""
+    tail_start: int | None
+    values: dict[str, list[tuple[int, float]]]
+    """Attribute samples of the core: ``name -> [(frame, value)]``."""
+    frame_count: int
+    """Frames numbered up to the core's end (the last chunk: the video's decoded count)."""
+    duration: float
+    fps: float
+    analysis_size: tuple[int, int]
+    detector: str
+    attribute_models: dict[str, str]
+    decode_s: float
+    shots_s: float
+    frames_decoded: int
+    worker: str = ""
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=_THUMB_QUALITY)
+    return buf.getvalue()
+
+
+def make_sample(index: int, rgb: np.ndarray, embedder: KeyframeEmbedder | None) -> Sample:
+    prepared = embedder.prepare(rgb) if embedder else None
+    return Sample(index, kf.frame_descriptor(rgb), _jpeg(rgb), prepared)
+
+
+def close_shot(start: int, end: int, samples: list[Sample], k: int,
+               embedder: KeyframeEmbedder | None) -> ClosedShot:
+    """Choose a shot's keyframes among its samples (frames ``[start, end)``), keep their
+    thumbnails and embed them. The one place a shot is closed, in a chunk or in the scene
+    stage, so both give the same keyframes."""
+    descriptors = np.stack([s.descriptor for s in samples])
+    chosen = kf.select_by_descriptors([s.index for s in samples], descriptors, k)
+    by_index = {s.index: s for s in samples}
+    keyframe_embeddings = None
+    if embedder is not None:
+        prepared = [by_index[i].prepared for i in chosen]
+        keyframe_embeddings = embedder.embed(np.stack([p for p in prepared if p is not None]))
+    return ClosedShot(start, end, chosen, kf.shot_embedding(descriptors),
+                      {i: by_index[i].jpeg for i in chosen}, keyframe_embeddings)
+
+
+class ShotBuilder:
+    """Holds the samples of the open shot and closes a shot when its end is known.
+
+    It owns the shots that start in ``[core_start, core_stop)``: the shot open at
+    ``core_start`` (unless that is frame 0) belongs to an earlier chunk, and the one open at
+    ``core_stop`` is closed by the first transition after it, if that comes in time."""
+
+    def __init__(self, k: int, analysis_size: Callable[[], tuple[int, int]],
+                 embedder: KeyframeEmbedder | None = None, *, core_start: int = 0,
+                 core_stop: int | None = None) -> None:
+        self.k = k
+        self.analysis_size = analysis_size
+        self.embedder = embedder
+        self.core_start, self.core_stop = core_start, core_stop
+        self.pending: deque[Sample] = deque()
+        self.tiny: deque[tuple[int, np.ndarray]] = deque(maxlen=_TINY_RING)
+        self.closed: list[ClosedShot] = []
+        self.owned: int | None = 0 if core_start == 0 else None
+        """Start of the open shot, when this builder owns it."""
+        self.previous: Transition | None = VIDEO_START if core_start == 0 else None
+        self.head: list[Sample] = []
+        self.opened_at: int | None = 0 if core_start == 0 else None
+        self.past_core = False
+        """The shot open at ``core_stop`` has ended: nothing more belongs to this chunk."""
+
+    def add_sample(self, index: int, rgb: np.ndarray) -> None:
+        if index >= self.core_start:
+            self.pending.append(make_sample(index, rgb, self.embedder))
+
+    def add_tiny(self, start: int, tiny: np.ndarray) -> None:
+        for i in range(len(tiny)):
+            self.tiny.append((start + i, tiny[i]))
+
+    def accept(self, found: list[Transition], synced_from: int | None = 0) -> list[Transition]:
+        """Take the detector's new transitions; return those that start in the core.
+
+        Transitions that would not tile are dropped (a detector bug must not corrupt the
+        Analysis), so closed shots and the shot list match 1:1."""
+        kept = []
+        for t in found:
+            if self.past_core:
+                break
+            if t.first_frame < self.core_start:
+                # An earlier chunk owns it; only the tiling rule needs it, once in step.
+                if synced_from is not None and t.first_frame >= synced_from:
+                    self.previous = t
+                continue
+            if t.first_frame == 0 and not self.closed and self.previous is VIDEO_START:
+                self.previous = t  # opens the first shot (fade in from black)
+                kept.append(t)
+                continue
+            if self.previous is not None and not follows(self.previous, t):
+                continue
+            self.previous = t
+            if self.core_stop is not None and t.first_frame >= self.core_stop:
+                if self.owned is not None:
+                    self.close_until(t.first_frame)
+                else:  # no shot starts in the core: its samples belong to an earlier one
+                    self.head = self._take(self.core_start, self.core_stop)
+                self.owned, self.past_core = None, True
+                continue
+            if self.owned is None:  # the first shot this chunk owns
+                self.head = self._take(self.core_start, t.first_frame)
+                self.opened_at = t.first_frame
+            else:
+                self.close_until(t.first_frame)
+            self.owned = t.first_frame
+            kept.append(t)
+        return kept
+
+    def close_until(self, end: int) -> None:
+        """Close the open (owned) shot at ``end`` (exclusive)."""
+        start = self.owned
+        if start is None or end <= start:
+            return
+        samples = self._take(start, end) or [self._fallback_sample(start, end)]
+        self.closed.append(close_shot(start, end, samples, self.k, self.embedder))
+        self.owned = end
+
+    def finish(self, end: int, *, video_end: bool) -> tuple[int | None, list[Sample]]:
+        """The chunk is done at frame ``end``: close the owned shot there if the video ends,
+        else hand its samples on. Returns ``(tail_start, tail)``."""
+        if self.past_core:
+            return None, []
+        if self.owned is None:  # no shot starts in the core: it all belongs to an earlier one
+            self.head = self._take(self.core_start, end)
+            return None, []
+        if video_end:
+            self.close_until(end)
+            return None, []
+        return self.owned, self._take(self.owned, end)
+
+    def _take(self, start: int, end: int) -> list[Sample]:
+        """Remove the pending samples before ``end``; return those from ``start`` on."""
+        taken = []
+        while self.pending and self.pending[0].index < end:
+            taken.append(self.pending.popleft())
+        return [s for s in taken if s.index >= start]
+
+    def _fallback_sample(self, start: int, end: int) -> Sample:
+        """A shot with no sampled frame (shorter than the sampling interval and not caught by
+        the change trigger): use its middle tiny frame, enlarged."""
+        mid = (start + end - 1) // 2
+        best = min(self.tiny, key=lambda it: abs(it[0] - mid), default=None)
+        if best is None:
+            rgb = np.zeros((self.analysis_size()[1], self.analysis_size()[0], 3), np.uint8)
+            index = mid
+        else:
+            index = best[0] if start <= best[0] < end else mid
+            rgb = np.asarray(Image.fromarray(best[1]).resize(self.analysis_size(),
+                                                             Image.Resampling.BILINEAR))
+        return make_sample(index, rgb, self.embedder)
+
+
+def _options(registry: Registry[Any], name: str, **wanted: object) -> dict[str, object]:
+    """The subset of ``wanted`` (threads, device, ...) that ``name``'s factory accepts."""
+    params = inspect.signature(registry.factory(name)).parameters
+    return {k: v for k, v in wanted.items() if k in params and v is not None}
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process, recorded in job records."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ShotStage(Stage[Chunk, ChunkResult]):
+    """Decoding, shot detection, attributes and keyframes of one chunk (see module doc).
+
+    Set up once per process: the detector's weights, the attribute plugins, the scene model's
+    keyframe encoder. Each chunk gets a fresh detector (they keep per-video state) sharing the
+    loaded weights. ``detector`` / ``segmenter``: ready instances to use instead (one video
+    only, since a detector's state is per video; benchmarks and custom options)."""
+
+    name = "shots"
+
+    def __init__(self, settings: AnalyzeSettings, resources: Resources | None = None, *,
+                 detector: ShotDetector | None = None,
+                 segmenter: SceneSegmenter | None = None) -> None:
+        super().__init__(settings, resources)
+        self._spare = detector
+        self._segmenter = segmenter
+        self.geometry = ChunkGeometry(None)
+
+    def _setup(self) -> None:
+        detector = self._spare or self.new_detector()
+        self._spare = detector
+        self.geometry = ChunkGeometry(detector.chunk_warmup, detector.chunk_alignment)
+        self.measures = attrs.create_attributes(self.settings.attributes)
+        segmenter = self._segmenter or create_segmenter(
+            self.settings.scenes, **_options(
+                SEGMENTERS, self.settings.scenes, weights=self.settings.scene_model,
+                threads=self.resources.threads or None, device=self.resources.device))
+        self.embedder = segmenter.keyframe_embedder()
+
+    def new_detector(self) -> ShotDetector:
+        s, r = self.settings, self.resources
+        return DETECTORS.create(s.detector, **_options(
+            DETECTORS, s.detector, weights=s.shot_model, threads=r.threads or None,
+            device=r.device, windows_per_call=32 if r.device != "cpu" else None))
+
+    def __call__(self, chunk: Chunk, progress: Progress | None = None) -> ChunkResult:
+        self.setup()
+        detector = self._spare or self.new_detector()
+        self._spare = None
+        t0 = time.perf_counter()
+        stream = FrameStream(chunk.path, sample_fps=self.settings.sample_fps, span=chunk.span,
+                             decoder_threads=self.resources.threads)
+        builder = ShotBuilder(self.settings.keyframes_per_shot, lambda: stream.analysis_size,
+                              self.embedder, core_start=chunk.start, core_stop=chunk.stop)
+        values: dict[str, list[tuple[int, float]]] = {m.name: [] for m in self.measures}
+        transitions: list[Transition] = []
+        times: list[np.ndarray] = []
+        previous_tiny: np.ndarray | None = None
+        t_detect = 0.0
+        stop = chunk.stop
+        expected = chunk.span.stop if chunk.span is not None else 0
+        decided = False
+        for batch in stream:
+            core = slice(max(chunk.start - batch.start, 0),
+                         len(batch) if stop is None else max(0, min(len(batch),
+                                                                    stop - batch.start)))
+            times.append(batch.times[core])
+            builder.add_tiny(batch.start, batch.tiny)
+            for index, rgb in batch.analysis:
+                j = index - batch.start
+                if index >= chunk.start and (stop is None or index < stop):
+                    prev = batch.tiny[j - 1] if j > 0 else previous_tiny
+                    sample = attrs.FrameSample(index, float(batch.times[j]), rgb, batch.tiny[j],
+                                               prev)
+                    for m in self.measures:
+                        values[m.name].append((index, float(m.measure(sample))))
+                builder.add_sample(index, rgb)
+            previous_tiny = batch.tiny[-1]
+            td = time.perf_counter()
+            found = detector.process(batch)
+            t_detect += time.perf_counter() - td
+            transitions.extend(builder.accept(found, detector.synced_from()))
+            if progress:
+                progress(stream.frame_count, max(expected, stream.frame_count))
+            if stop is not None and detector.final_until() >= stop and (
+                    builder.past_core or stream.frame_count >= stop + chunk.max_tail):
+                decided = True  # the core is decided: the rest belongs to the next chunk
+                break
+        if not decided:
+            if stream.frame_count < max(chunk.frames, expected):
+                if stop is None:
+                    raise SpanMismatch(f"{chunk.path}: decoding ended at frame "
+                                       f"{stream.frame_count}, the index has {chunk.frames}")
+                raise ChunkNotInStep(f"{chunk.path}: chunk {chunk.number} could not decide "
+                                     f"its core within frame {stream.frame_count}")
+            td = time.perf_counter()  # the video's end: the detector may decide the rest
+            found = detector.flush()
+            t_detect += time.perf_counter() - td
+            transitions.extend(builder.accept(found, detector.synced_from()))
+        synced = detector.synced_from()
+        if synced is None or synced > chunk.start:
+            raise ChunkNotInStep(f"{chunk.path}: chunk {chunk.number} not in step by frame "
+                                 f"{chunk.start}")
+        end = stream.frame_count if stop is None else stop
+        tail_start, tail = builder.finish(end, video_end=stop is None)
+        return ChunkResult(
+            number=chunk.number, start=chunk.start, transitions=transitions,
+            times=np.concatenate(times) if times else np.zeros(0),
+            shots=builder.closed, head=builder.head, opened_at=builder.opened_at,
+            tail=tail, tail_start=tail_start, values=values,
+            frame_count=end, duration=stream.duration if stop is None else 0.0,
+            fps=stream.fps, analysis_size=stream.analysis_size,
+            detector=detector.describe(),
+            attribute_models={f"attribute {a.name}": a.model for a in self.measures if a.model},
+            decode_s=time.perf_counter() - t0 - t_detect, shots_s=t_detect,
+            frames_decoded=stream.frame_count - (chunk.span.keyframe if chunk.span else 0),
+            worker=worker_name(),
+        )
