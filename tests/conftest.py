@@ -7,7 +7,14 @@ repository; they are small (160×90, 100–300 frames) and cached per name for t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +103,80 @@ def write_audio_only(path: Path) -> Path:
 @pytest.fixture
 def audio_only_file(tmp_path: Path) -> Path:
     return write_audio_only(tmp_path / "tone.m4a")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tool(name: str) -> str | None:
+    """A console script of this environment (next to the interpreter) or on PATH."""
+    return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                    os.environ.get("PATH", "")]))
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MongoDB-wire server (SecantusDB) on a free loopback port for the session;
+    stopped by its PID at the end. Yields ``mongodb://127.0.0.1:PORT``."""
+    server = _tool("secantusd-py")
+    try:
+        import pymongo
+    except ImportError:
+        pymongo = None  # type: ignore[assignment]
+    if server is None or pymongo is None:
+        pytest.skip("SecantusDB or pymongo not installed (make test installs both)")
+    root = tmp_path_factory.mktemp("secantus")
+    port = free_port()
+    log = (root / "server.log").open("wb")
+    # Run in its own folder, so no secantusd.toml of the working directory is picked up.
+    proc = subprocess.Popen([server, "--host", "127.0.0.1", "--port", str(port),
+                             "--storage-path", str(root / "data"), "--log-level", "WARNING"],
+                            cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"mongodb://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with pymongo.MongoClient(url, serverSelectionTimeoutMS=500) as client:
+                    client.admin.command("ping")
+                break
+            except pymongo.errors.PyMongoError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("SecantusDB did not start: "
+                                       + (root / "server.log").read_text()[-2000:]) from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def mongo_url(mongo_server: str) -> Iterator[str]:
+    """A fresh database on the session's server (dropped afterwards)."""
+    import pymongo
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    yield f"{mongo_server}/{name}"
+    with pymongo.MongoClient(mongo_server, serverSelectionTimeoutMS=2000) as client:
+        client.drop_database(name)
+
+
+@pytest.fixture(params=["memory", "sqlite", "mongodb"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty store of each backend (MongoDB: a real SecantusDB server)."""
+    from vidscene.store import open_store
+
+    location = {"memory": "memory:", "sqlite": str(tmp_path / "vidscene.db")}.get(
+        request.param) or request.getfixturevalue("mongo_url")
+    with open_store(location) as store:
+        yield store

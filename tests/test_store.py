@@ -25,6 +25,7 @@ from vidscene.store import (
     SQLiteStore,
     StoredAnalysis,
     _memory,
+    _mongo,
     _sqlite,
     default_store_path,
     open_store,
@@ -67,10 +68,16 @@ def make_result(sha256: str = "a" * 64, shots: int = 3, path: str = "/videos/cli
     return AnalysisResult(analysis, thumbnails)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "mongodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultStore]:
-    opened: ResultStore = (MemoryStore() if request.param == "memory"
-                           else SQLiteStore(tmp_path / "deep" / "dir" / "vidscene.db"))
+    """Every backend, against the same contract (MongoDB: a real SecantusDB server)."""
+    opened: ResultStore
+    if request.param == "memory":
+        opened = MemoryStore()
+    elif request.param == "sqlite":
+        opened = SQLiteStore(tmp_path / "deep" / "dir" / "vidscene.db")
+    else:
+        opened = open_store(request.getfixturevalue("mongo_url"))
     with opened:
         yield opened
 
@@ -78,7 +85,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultStor
 def fix_ids(monkeypatch: pytest.MonkeyPatch, ids: list[str]) -> None:
     """Make both backends hand out these ids, in order (for prefix tests)."""
     queue = iter(ids)
-    for module in (_memory, _sqlite):
+    for module in (_memory, _sqlite, _mongo):
         monkeypatch.setattr(module, "new_id", lambda: next(queue))
 
 
@@ -401,7 +408,7 @@ def test_open_store_picks_backend_by_scheme(tmp_path: Path) -> None:
     assert {"memory", "sqlite"} <= set(BACKENDS.names())
 
 
-@pytest.mark.parametrize("location", ["mongodb://localhost/vidscene", "sqlite://server/x.db",
+@pytest.mark.parametrize("location", ["postgres://localhost/vidscene", "sqlite://server/x.db",
                                       "sqlite:", "memory:shared"])
 def test_open_store_rejects_unknown_or_malformed_locations(location: str) -> None:
     with pytest.raises(ConfigError):

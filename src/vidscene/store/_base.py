@@ -30,13 +30,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import platformdirs
 
 from vidscene.analysis import Analysis, AnalysisResult
 from vidscene.errors import ConfigError, NotFoundInStore, StoreError
 from vidscene.registry import Registry
+
+if TYPE_CHECKING:
+    from vidscene.store._jobs import JobStore
+    from vidscene.store._query import Query
 
 SETTINGS_KEY_LENGTH = 16
 """Hex characters of a settings key: 64 bits, ample for the handful of settings one user runs."""
@@ -210,6 +214,23 @@ class ResultStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release resources; safe to call twice. Any later use raises ``StoreError``."""
+
+    @property
+    @abstractmethod
+    def jobs(self) -> JobStore:
+        """The job records kept in the same database (``vidscene.store._jobs``)."""
+
+    @abstractmethod
+    def search(self, query: Query) -> builtins.list[dict[str, Any]]:
+        """The rows of videos, shots or scenes that ``query`` selects, sorted and paged (the
+        meaning of every query is :func:`vidscene.store._query.evaluate`'s)."""
+
+    def query(self, expr: str = "", level: str = "videos", *, sort: str | None = None,
+              limit: int = 100, offset: int = 0) -> builtins.list[dict[str, Any]]:
+        """Parse ``expr`` (the filter language of ``vidscene search``) and :meth:`search`."""
+        from vidscene.store._query import parse_query
+
+        return self.search(parse_query(expr, level, sort=sort, limit=limit, offset=offset))
 
     def __enter__(self) -> Self:
         return self

@@ -8,8 +8,11 @@ that mutating a returned result never changes the store.
 from __future__ import annotations
 
 import builtins
+import copy
+import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from vidscene.analysis import AnalysisResult
 from vidscene.errors import ConfigError, StoreError
@@ -26,6 +29,8 @@ from vidscene.store._base import (
     unique_match,
     utc_now,
 )
+from vidscene.store._jobs import Job, JobStore
+from vidscene.store._query import Query, Stored, evaluate
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class MemoryStore(ResultStore):
         self._closed = False
         # The pipeline and the API may share one store between threads.
         self._lock = threading.Lock()
+        self._jobs = MemoryJobs(self._check_open)
 
     def find(self, sha256: str, settings_key: str) -> AnalysisResult | None:
         with self._lock:
@@ -92,6 +98,17 @@ class MemoryStore(ResultStore):
             self._closed = True
             self._entries.clear()
 
+    @property
+    def jobs(self) -> JobStore:
+        return self._jobs
+
+    def search(self, query: Query) -> builtins.list[dict[str, Any]]:
+        with self._lock:
+            self._check_open()
+            stored = [Stored(e.summary.id, e.summary.created, json.loads(e.json))
+                      for e in self._entries.values()]
+        return evaluate(query, stored)
+
     def _write_thumbnails(self, analysis_id: str, thumbnails: dict[int, bytes]) -> dict[int, bytes]:
         """Stage the thumbnails of one entry (the step a crash test interrupts)."""
         return dict(thumbnails)
@@ -119,6 +136,63 @@ class MemoryStore(ResultStore):
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._entries)} analyses)"
+
+
+class MemoryJobs(JobStore):
+    """Job records in a dict; copies in and out, like the analyses."""
+
+    def __init__(self, check_open: Any) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._order: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._check_open = check_open
+
+    def _insert(self, job: Job) -> bool:
+        with self._lock:
+            self._check_open()
+            if job.active and any(j.key == job.key and j.active for j in self._jobs.values()):
+                return False
+            self._jobs[job.id] = copy.deepcopy(job)
+            self._order[job.id] = len(self._order)
+            return True
+
+    def _load(self, job_id: str) -> Job | None:
+        with self._lock:
+            self._check_open()
+            job = self._jobs.get(job_id)
+            return copy.deepcopy(job)
+
+    def _ids(self, prefix: str) -> builtins.list[str]:
+        with self._lock:
+            self._check_open()
+            return [i for i in self._jobs if i.startswith(prefix)]
+
+    def _cas(self, job_id: str, states: frozenset[str], changes: dict[str, Any],
+             owner: str | None = None) -> Job | None:
+        with self._lock:
+            self._check_open()
+            job = self._jobs.get(job_id)
+            if job is None or job.state not in states or (owner is not None
+                                                          and job.owner != owner):
+                return None
+            updated = replace(job, **copy.deepcopy(changes))
+            if updated.active and not job.active and any(
+                    j.key == updated.key and j.active for j in self._jobs.values()):
+                return None
+            self._jobs[job_id] = updated
+            return copy.deepcopy(updated)
+
+    def _find(self, *, key: str | None = None, states: frozenset[str] | None = None,
+              limit: int = 0, offset: int = 0) -> builtins.list[Job]:
+        with self._lock:
+            self._check_open()
+            found = [copy.deepcopy(j) for j in self._jobs.values()
+                     if (key is None or j.key == key) and (states is None or j.state in states)]
+        found.sort(key=lambda j: (j.created, self._order[j.id]), reverse=True)
+        found = found[offset:]
+        return found[:limit] if limit else found
+
+
 
 
 @BACKENDS.register("memory")

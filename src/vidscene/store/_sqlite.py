@@ -18,12 +18,14 @@ Why these choices:
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from vidscene.analysis import AnalysisResult
@@ -41,6 +43,8 @@ from vidscene.store._base import (
     unique_match,
     utc_now,
 )
+from vidscene.store._jobs import Job, JobStore
+from vidscene.store._query import Condition, Field, Query, item_row, video_row
 
 APPLICATION_ID = 0x76534344
 """``PRAGMA application_id`` of a vidscene store ("vSCD"): tells our files from others'."""
@@ -68,6 +72,20 @@ _MIGRATIONS: tuple[str, ...] = (
         jpeg        BLOB NOT NULL,
         PRIMARY KEY (analysis_id, frame)
     ) WITHOUT ROWID;
+    """,
+    # 2: job records (one per submitted video); at most one active job per key.
+    """
+    CREATE TABLE jobs (
+        id      TEXT PRIMARY KEY,
+        key     TEXT,
+        state   TEXT NOT NULL,
+        owner   TEXT NOT NULL,
+        created TEXT NOT NULL,
+        json    TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_active_key ON jobs (key) WHERE state IN ('queued', 'running');
+    CREATE INDEX jobs_state_created ON jobs (state, created);
+    CREATE INDEX jobs_created ON jobs (created);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -115,6 +133,7 @@ class SQLiteStore(ResultStore):
                 conn.close()
                 raise
             self._conn = conn
+        self._jobs = SQLiteJobs(self)
 
     # -- ResultStore -----------------------------------------------------------------------
 
@@ -179,6 +198,19 @@ class SQLiteStore(ResultStore):
                 with self._errors():
                     conn.close()
 
+    @property
+    def jobs(self) -> JobStore:
+        return self._jobs
+
+    def search(self, query: Query) -> builtins.list[dict[str, Any]]:
+        sql, params = _search_sql(query)
+        with self._transaction("BEGIN") as conn:
+            rows = conn.execute(sql, params).fetchall()
+        if query.level == "videos":
+            return [video_row(i, created, json.loads(text)) for i, created, text in rows]
+        return [item_row(query.level, i, path, json.loads(item), kind)
+                for i, path, item, kind in rows]
+
     # -- internals -------------------------------------------------------------------------
 
     def _write_thumbnails(
@@ -193,6 +225,8 @@ class SQLiteStore(ResultStore):
     def _setup(self, conn: sqlite3.Connection) -> None:
         """Check the file is ours, switch to WAL, and bring the schema up to date."""
         conn.execute("PRAGMA foreign_keys = ON")
+        # Python's own case folding, so "~" means the same here as in every other store.
+        conn.create_function("vs_contains", 2, _contains, deterministic=True)
         # Reading the header first turns "not a database" into an error before any write.
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -286,6 +320,133 @@ class SQLiteStore(ResultStore):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
+
+
+def _contains(text: object, part: object) -> int:
+    return int(text is not None and str(part).lower() in str(text).lower())
+
+
+# Fields with a column of their own use it (indexable); the rest are read from the JSON.
+_COLUMNS: dict[tuple[str, ...], str] = {
+    ("video", "duration"): "a.duration", ("attributes", "shot_count"): "a.shot_count",
+    ("attributes", "scene_count"): "a.scene_count", ("video", "path"): "a.path",
+    ("video", "sha256"): "a.sha256"}
+
+
+def _json_path(parts: tuple[str, ...]) -> str:
+    return "$" + "".join(f'."{p}"' for p in parts)
+
+
+def _field_sql(field: Field, level: str) -> str:
+    """The SQL expression of a field: ``a`` is the analysis row, ``s`` the shot or scene."""
+    if level == "videos":
+        return _COLUMNS.get(field.path) or f"json_extract(a.json, '{_json_path(field.path)}')"
+    if field.computed == "duration":
+        return "(json_extract(s.value, '$.end_time') - json_extract(s.value, '$.start_time'))"
+    if field.computed == "type":
+        if level == "shots":
+            return "json_extract(s.value, '$.transition_in.type')"
+        return ("json_extract(a.json, '$.shots[' || json_extract(s.value, '$.first_shot') "
+                "|| '].transition_in.type')")
+    return f"json_extract(s.value, '{_json_path(field.path)}')"
+
+
+def _condition_sql(c: Condition, level: str) -> str:
+    expr = _field_sql(c.field, level)
+    if c.op == "~":
+        return f"vs_contains({expr}, ?)"
+    # A missing value (NULL) meets no condition, "!=" included, as in the other stores.
+    return f"({expr} IS NOT NULL AND {expr} {'=' if c.op == '=' else c.op} ?)"
+
+
+def _search_sql(query: Query) -> tuple[str, list[Any]]:
+    """One SELECT for a query: filter, the shared ordering (``_query.page``), LIMIT/OFFSET."""
+    level = query.level
+    where = " AND ".join(_condition_sql(c, level) for c in query.conditions) or "1"
+    params: list[Any] = [c.value for c in query.conditions]
+    order = []
+    if query.sort is not None:
+        key = _field_sql(query.sort, level)
+        order += [f"({key} IS NULL)", f"{key} {'DESC' if query.descending else 'ASC'}"]
+    if level == "videos":
+        order += ["a.path", "a.id"]
+        select = "SELECT a.id, a.created, a.json FROM analyses a"
+    else:
+        order += ["a.path", "a.id", "s.key"]
+        kind = _field_sql(Field("type", (), True, "type"), level)
+        select = (f"SELECT a.id, a.path, s.value, {kind} FROM analyses a, "
+                  f"json_each(a.json, '$.{level}') s")
+    sql = f"{select} WHERE {where} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?"
+    return sql, [*params, query.limit, query.offset]
+
+
+class SQLiteJobs(JobStore):
+    """Job records in the ``jobs`` table of the same file (schema step 2); each change is one
+    ``BEGIN IMMEDIATE`` transaction, and the partial unique index keeps one active job per
+    key."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def _insert(self, job: Job) -> bool:
+        try:
+            with self._store._transaction("BEGIN IMMEDIATE") as conn:
+                conn.execute("INSERT INTO jobs (id, key, state, owner, created, json) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", _job_row(job))
+        except StoreError as e:
+            if isinstance(e.__cause__, sqlite3.IntegrityError):
+                return False
+            raise
+        return True
+
+    def _load(self, job_id: str) -> Job | None:
+        with self._store._transaction("BEGIN") as conn:
+            row = conn.execute("SELECT json FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.from_dict(json.loads(row[0])) if row else None
+
+    def _ids(self, prefix: str) -> builtins.list[str]:
+        with self._store._transaction("BEGIN") as conn:
+            return [r[0] for r in conn.execute("SELECT id FROM jobs WHERE id LIKE ?",
+                                               (prefix + "%",))]
+
+    def _cas(self, job_id: str, states: frozenset[str], changes: dict[str, Any],
+             owner: str | None = None) -> Job | None:
+        try:
+            with self._store._transaction("BEGIN IMMEDIATE") as conn:
+                row = conn.execute("SELECT json FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                if row is None:
+                    return None
+                job = Job.from_dict(json.loads(row[0]))
+                if job.state not in states or (owner is not None and job.owner != owner):
+                    return None
+                updated = Job.from_dict({**job.__dict__, **changes})
+                conn.execute("UPDATE jobs SET key = ?, state = ?, owner = ?, json = ? "
+                             "WHERE id = ?", (updated.key, updated.state, updated.owner,
+                                              json.dumps(updated.__dict__), job_id))
+                return updated
+        except StoreError as e:
+            if isinstance(e.__cause__, sqlite3.IntegrityError):
+                return None  # another job became active for this key
+            raise
+
+    def _find(self, *, key: str | None = None, states: frozenset[str] | None = None,
+              limit: int = 0, offset: int = 0) -> builtins.list[Job]:
+        where, params = [], []
+        if key is not None:
+            where.append("key = ?")
+            params.append(key)
+        if states is not None:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            params.extend(sorted(states))
+        sql = (f"SELECT json FROM jobs WHERE {' AND '.join(where) or '1'} "
+               f"ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?")
+        with self._store._transaction("BEGIN") as conn:
+            rows = conn.execute(sql, [*params, limit or -1, offset]).fetchall()
+        return [Job.from_dict(json.loads(r[0])) for r in rows]
+
+
+def _job_row(job: Job) -> tuple[Any, ...]:
+    return (job.id, job.key, job.state, job.owner, job.created, json.dumps(job.__dict__))
 
 
 @BACKENDS.register("sqlite")
