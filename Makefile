@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,mongo]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -26,10 +26,12 @@ demo: $(VENV)/.installed
 		--vtt $(OUT)/demo.vtt --html $(OUT)/demo.html
 	@echo "Report: $(OUT)/demo.html (open it in a browser)"
 
+# The suite runs in a network namespace that has only loopback (scripts/loopback.sh): the Ray
+# tests start real clusters, and Ray listens on every interface it can see.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest -q
+	scripts/loopback.sh $(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

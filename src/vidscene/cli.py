@@ -16,15 +16,28 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from vidscene import __version__
 from vidscene.analysis import Analysis, AnalysisResult
 from vidscene.errors import ConfigError, ExportError, VidsceneError
-from vidscene.pipeline import AnalyzeSettings, analyze, detect_shots
+from vidscene.pipeline import (
+    DEFAULT_CHUNK_SECONDS,
+    AnalyzeSettings,
+    ExecutorError,
+    VideoOutcome,
+    detect_shots,
+)
 from vidscene.report import export, export_formats
-from vidscene.store import ResultStore, open_store, settings_key
+from vidscene.store import ResultStore, open_store
 from vidscene.video import probe
 
 VIDEO_SUFFIXES = {
@@ -45,8 +58,9 @@ out = Console()
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Results database: a file path, sqlite:///path or memory: "
-                 "(default: $VIDSCENE_DB or the user data directory).", show_default=False),
+    typer.Option("--db", help="Results database: a file path, sqlite:///path, "
+                 "mongodb://HOST:PORT/DBNAME or memory: (default: $VIDSCENE_DB or a SQLite "
+                 "file in the user data directory).", show_default=False),
 ]
 
 DETECTOR_HELP = ("Shot detector: transformer (learned, the default) or fast (classic "
@@ -127,11 +141,16 @@ def _summary_table(rows: list[tuple[str, AnalysisResult]]) -> Table:
     return table
 
 
+EXECUTOR_HELP = ("Where the stages run: local (this process, the default) or ray (a Ray "
+                 "cluster: many videos and chunks of long videos at once; needs the [ray] "
+                 "extra).")
+
+
 @app.command("analyze")
 def analyze_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Video files or folders (searched "
-                                                "recursively for video files).",
-                                                show_default=False)],
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Video files or folders (searched recursively for video files).",
+        show_default=False)] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the Analysis JSON here "
                                                  "(`-` for stdout).", metavar="PATH")] = None,
     csv_out: Annotated[str | None, typer.Option("--csv", help="Write one CSV row per shot.",
@@ -159,21 +178,48 @@ def analyze_cmd(
     scene_model: Annotated[str | None, typer.Option(
         "--scene-model", metavar="MODEL", help="Weights of the transformer scene segmenter, "
         "as --shot-model.", show_default=False)] = None,
+    executor: Annotated[str, typer.Option("--executor", help=EXECUTOR_HELP)] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", metavar="ADDRESS", help="With --executor ray: the cluster to use "
+        "(auto, HOST:PORT or ray://HOST:PORT). Default: start Ray on this machine for the "
+        "run.", show_default=False)] = None,
+    chunk_seconds: Annotated[float | None, typer.Option(
+        "--chunk-seconds", min=2.0, help="With --executor ray: split videos at least twice "
+        "this long into chunks analysed in parallel (default "
+        f"{DEFAULT_CHUNK_SECONDS:g}; the results are the same as unsplit).",
+        show_default=False)] = None,
+    max_streams: Annotated[int | None, typer.Option(
+        "--max-streams", min=1, help="With --executor ray: at most this many shot-stage "
+        "workers (default: as many as the cluster's CPUs allow).", show_default=False)] = None,
+    min_streams: Annotated[int, typer.Option(
+        "--min-streams", min=0, help="With --executor ray: workers kept even when idle.")] = 1,
     db: DbOption = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse again even if the store "
                                         "has a result for this file and these settings.")]
     = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the unfinished jobs of "
+                                         "the store (a run that was killed), with their own "
+                                         "settings; with paths, also analyse those.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or "
                                         "tables.")] = False,
 ) -> None:
     """Analyse videos: shots, keyframes, scenes and attributes, stored and exported.
 
-    Several files or folders may be given; each is analysed even if another fails, and the
-    exit code is 1 if any failed. With several videos, export paths name a folder
-    (`--html out/`) or a pattern (`--json {stem}.json`).
+    Several files or folders may be given; each is a job (`vidscene jobs list`) and is
+    analysed even if another fails; the exit code is 1 if any failed. With several videos,
+    export paths name a folder (`--html out/`) or a pattern (`--json {stem}.json`). A file
+    already analysed with the same settings is taken from the store; running the same command
+    again after a crash continues where it stopped.
 
-    Example: vidscene analyze film.mp4 --html film.html --json film.json
+    Examples: vidscene analyze film.mp4 --html film.html --json film.json;
+    vidscene analyze archive/ --executor ray --ray-address auto --db mongodb://db:27017/vs
     """
+    from vidscene.pipeline import JobRunner, RunEvents, create_executor
+
+    paths = paths or []
+    if not paths and not resume:
+        _fail("give video files or folders to analyse (or --resume)")
+        raise typer.Exit(2)
     try:
         settings = AnalyzeSettings(
             detector=detector, scenes=scenes, keyframes_per_shot=keyframes_per_shot,
@@ -183,7 +229,15 @@ def analyze_cmd(
             if attributes else None,
         )
         _check_names(settings)
-        store = open_store(db)
+        options: dict[str, object] = {}
+        if executor == "ray":
+            options = {"address": ray_address, "chunk_seconds": chunk_seconds,
+                       "max_actors": max_streams, "min_actors": min_streams}
+        elif ray_address or max_streams:
+            raise ConfigError("--ray-address and --max-streams need --executor ray")
+        elif chunk_seconds:
+            options = {"chunk_seconds": chunk_seconds}
+        runner_executor = create_executor(executor, **options)
     except VidsceneError as e:
         _fail(str(e))
         raise typer.Exit(2) from None
@@ -191,29 +245,83 @@ def analyze_cmd(
                                             ("html", html_out), ("webvtt", vtt_out)] if dest}
     stdout_used = any(d == "-" for d in exports.values())
     videos = list(_expand(paths))
-    if not videos:
+    if paths and not videos:
         _fail("no video files found in " + ", ".join(str(p) for p in paths))
         raise typer.Exit(1)
-    key = settings_key(settings.to_dict())
+    many = len(videos) > 1 or resume
     rows: list[tuple[str, AnalysisResult]] = []
     failed = 0
-    with store, _progress(quiet or stdout_used and not err.is_terminal) as bar:
-        for video in videos:
-            try:
-                result, reused = _analyze_one(video, settings, key, store, force, bar)
-                if reused and not quiet:
-                    err.print(f"{video}: stored result {result.id[:8] if result.id else ''} "
-                              "reused (--force analyses again)", highlight=False)
-                for fmt, dest in exports.items():
-                    export(result, fmt, _destination(dest, video, fmt, len(videos) > 1))
-                rows.append((video.name, result))
-            except VidsceneError as e:
-                failed += 1
-                _fail(str(e))
+    bar = _progress(quiet or stdout_used and not err.is_terminal)
+    tasks: dict[str, TaskID] = {}
+
+    def progress(path: str, done: int, total: int) -> None:
+        if path not in tasks:
+            tasks[path] = bar.add_task(Path(path).name, total=max(total, 1))
+        bar.update(tasks[path], completed=done, total=max(total, 1))
+
+    def finished(outcome: VideoOutcome) -> None:
+        nonlocal failed
+        if outcome.path in tasks:
+            bar.remove_task(tasks.pop(outcome.path))
+        if outcome.result is None:
+            failed += 1
+            _fail(outcome.error or "failed")
+            return
+        result = outcome.result
+        if outcome.reused and not quiet:
+            err.print(f"{outcome.path}: stored result {(result.id or '')[:8]} reused "
+                      "(--force analyses again)", highlight=False)
+        _warn_truncated(outcome)
+        try:
+            for fmt, dest in exports.items():
+                export(result, fmt, _destination(dest, Path(outcome.path), fmt, many))
+        except VidsceneError as e:
+            failed += 1
+            _fail(str(e))
+            return
+        rows.append((Path(outcome.path).name, result))
+
+    # The executor first (an unreachable cluster fails before the store is touched), then
+    # the store (an unreachable database fails before any job is recorded).
+    try:
+        with runner_executor:
+            store = _open_store(db)
+            with store, bar:
+                runner = JobRunner(store, runner_executor, force=force,
+                                   events=RunEvents(progress=progress, finished=finished))
+                if resume:
+                    runner.resume()
+                if videos:
+                    runner.run([str(v) for v in videos], settings)
+    except ExecutorError as e:
+        _fail(str(e))
+        raise typer.Exit(2) from None
     if rows and not quiet and not stdout_used:
         out.print(_summary_table(rows))
     if failed:
         raise typer.Exit(1)
+
+
+def _warn_truncated(outcome: VideoOutcome) -> None:
+    """A file that decoded to much less than its container claims is worth a word."""
+    if outcome.result is None or outcome.reused:
+        return
+    claimed = outcome.job.frames_total
+    decoded = outcome.result.analysis.video.frame_count
+    if claimed and decoded < 0.95 * claimed:
+        err.print(f"warning: {outcome.path}: decoded {decoded} of the {claimed} frames the "
+                  "container announces (truncated or damaged?); the analysis covers those",
+                  highlight=False, soft_wrap=True)
+
+
+def _open_store(db: str | None) -> ResultStore:
+    """The store, or one line and exit code 2 (a database that cannot be opened or reached
+    is a setup problem, like a bad option)."""
+    try:
+        return open_store(db)
+    except VidsceneError as e:
+        _fail(str(e))
+        raise typer.Exit(2) from None
 
 
 def _pin_model(ref: str | None) -> str | None:
@@ -254,32 +362,6 @@ def _check_names(settings: AnalyzeSettings) -> None:
         if name not in ATTRIBUTES:
             raise ConfigError(f"unknown attribute {name!r} "
                               f"(known: {', '.join(ATTRIBUTES.names())})")
-
-
-def _analyze_one(video: Path, settings: AnalyzeSettings, key: str, store: ResultStore,
-                 force: bool, bar: Progress) -> tuple[AnalysisResult, bool]:
-    """Analyse one video, or return its stored result; the flag says it was reused."""
-    info = probe(video)
-    if not force:
-        cached = store.find(info.sha256, key)
-        if cached is not None:
-            return cached, True
-    task = bar.add_task(video.name, total=max(info.frame_count, 1))
-
-    def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    try:
-        result = analyze(video, settings, info=info, progress=progress)
-    finally:
-        bar.remove_task(task)
-    decoded = result.analysis.video.frame_count
-    if info.frame_count and decoded < 0.95 * info.frame_count:
-        err.print(f"warning: {video}: decoded {decoded} of the {info.frame_count} frames the "
-                  "container announces (truncated or damaged?); the analysis covers those",
-                  highlight=False, soft_wrap=True)
-    store.save(result, key)
-    return result, False
 
 
 @app.command("shots")
@@ -331,7 +413,7 @@ def _shots_table(a: Analysis) -> Table:
 def list_cmd(db: DbOption = None) -> None:
     """List stored analyses, newest first."""
     try:
-        with open_store(db) as store:
+        with _open_store(db) as store:
             entries = store.list()
     except VidsceneError as e:
         _fail(str(e))
@@ -356,7 +438,7 @@ def show_cmd(
 ) -> None:
     """Show one stored analysis: video, summary attributes and its shots."""
     try:
-        with open_store(db) as store:
+        with _open_store(db) as store:
             result = store.get(analysis_id)
     except VidsceneError as e:
         _fail(str(e))
@@ -385,7 +467,7 @@ def export_cmd(
     try:
         if fmt not in export_formats():
             raise ExportError(f"unknown format {fmt!r} (known: {', '.join(export_formats())})")
-        with open_store(db) as store:
+        with _open_store(db) as store:
             result = store.get(analysis_id)
         export(result, fmt, output)
     except VidsceneError as e:
@@ -395,12 +477,15 @@ def export_cmd(
 
 def _mount_subcommands() -> None:
     """Sub-apps of their own modules (they import heavy libraries only when run)."""
+    from vidscene.jobs_cli import jobs_app, search_cmd
     from vidscene.models_cli import models_app
     from vidscene.prune_cli import PRUNE_TRAIN_HELP, prune_train_cmd
     from vidscene.train.cli import train_app
 
     app.add_typer(train_app, name="train")
     app.add_typer(models_app, name="models")
+    app.add_typer(jobs_app, name="jobs")
+    app.command("search")(search_cmd)
     app.command("prune-train", help=PRUNE_TRAIN_HELP)(prune_train_cmd)
 
 

@@ -46,6 +46,11 @@ class VideoError(VidsceneError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self) -> tuple[type[VideoError], tuple[str, str]]:
+        # Rebuilt from (path, reason), so the error crosses process boundaries intact (a
+        # worker of the Ray executor raises it, the driver reports it).
+        return type(self), (self.path, self.reason)
+
 
 class VideoNotFound(VideoError):
     """The path does not exist or is not a regular file."""

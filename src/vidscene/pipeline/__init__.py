@@ -18,6 +18,7 @@ from vidscene.pipeline._executor import (
 )
 from vidscene.pipeline._local import LocalExecutor, analyze, detect_shots
 from vidscene.pipeline._plan import DEFAULT_CHUNK_SECONDS, Chunk, VideoPlan, plan_video
+from vidscene.pipeline._runner import JobRunner, RunEvents, VideoOutcome, analyze_videos
 from vidscene.pipeline._scene_stage import SceneStage, VideoChunks
 from vidscene.pipeline._settings import AnalyzeSettings
 from vidscene.pipeline._shot_stage import ChunkResult, Progress, ShotStage
@@ -32,18 +33,22 @@ __all__ = [
     "ChunkResult",
     "Executor",
     "ExecutorError",
+    "JobRunner",
     "Listener",
     "LocalExecutor",
     "Progress",
     "Resources",
+    "RunEvents",
     "SceneStage",
     "ShotStage",
     "Stage",
     "TaskOutcome",
     "VideoChunks",
+    "VideoOutcome",
     "VideoPlan",
     "VideoTask",
     "analyze",
+    "analyze_videos",
     "create_executor",
     "detect_shots",
     "plan_video",

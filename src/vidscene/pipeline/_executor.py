@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar, Self
 
@@ -53,8 +53,13 @@ class TaskOutcome:
     result: AnalysisResult | None = None
     error: str | None = None
     cancelled: bool = False
-    worker: str = ""
+    workers: list[str] = field(default_factory=list)
+    """The processes (``host:pid``) that analysed it."""
+    nodes: list[str] = field(default_factory=list)
+    """The cluster nodes they ran on."""
     chunks: int = 1
+    retries: int = 0
+    """Pieces given to another worker because theirs died."""
 
 
 @dataclass

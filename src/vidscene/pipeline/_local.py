@@ -26,7 +26,13 @@ from vidscene.pipeline._executor import (
 from vidscene.pipeline._plan import VideoPlan, plan_attempts, whole_video
 from vidscene.pipeline._scene_stage import SceneStage, VideoChunks, decoded_info
 from vidscene.pipeline._settings import AnalyzeSettings
-from vidscene.pipeline._shot_stage import ChunkNotInStep, Progress, ShotStage, _options
+from vidscene.pipeline._shot_stage import (
+    ChunkNotInStep,
+    Progress,
+    ShotStage,
+    _options,
+    worker_name,
+)
 from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter
 from vidscene.shots import ShotDetector, create_detector, shots_from_transitions
 from vidscene.video import FrameStream, SpanMismatch, probe
@@ -92,10 +98,11 @@ class LocalExecutor(Executor):
             if self.is_cancelled(task.job_id):
                 yield TaskOutcome(task, cancelled=True)
                 continue
-            listener.on_started(task.job_id, "local")
+            listener.on_started(task.job_id, worker_name())
             try:
                 result, chunks = self._analyze(task, listener)
-                yield TaskOutcome(task, result, worker="local", chunks=chunks)
+                yield TaskOutcome(task, result, workers=[worker_name()], nodes=["local"],
+                                  chunks=chunks)
             except Cancelled:
                 yield TaskOutcome(task, cancelled=True)
             except VidsceneError as e:

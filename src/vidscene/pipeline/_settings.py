@@ -38,6 +38,17 @@ class AnalyzeSettings:
         if not self.sample_fps > 0:
             raise ConfigError("sample-fps must be positive")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalyzeSettings:
+        """Inverse of :meth:`to_dict` (job records keep settings as JSON)."""
+        values = dict(data)
+        if values.get("attributes") is not None:
+            values["attributes"] = tuple(values["attributes"])
+        try:
+            return cls(**values)
+        except TypeError as e:
+            raise ConfigError(f"settings that this vidscene cannot read: {e}") from None
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["attributes"] = list(self.attributes) if self.attributes is not None else None

@@ -69,6 +69,9 @@ class AmbiguousId(NotFoundInStore):
             "give more characters"
         )
 
+    def __reduce__(self) -> tuple[type[AmbiguousId], tuple[str, builtins.list[str]]]:
+        return type(self), (self.prefix, self.matches)
+
 
 @dataclass(frozen=True)
 class StoredAnalysis:

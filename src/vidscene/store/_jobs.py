@@ -92,6 +92,8 @@ class Job:
     node: str = ""
     """The cluster nodes they ran on (Ray node ids; ``local`` in-process)."""
     chunks: int = 0
+    retries: int = 0
+    """Chunks (or the scene step) given to another worker because theirs died."""
     error: str | None = None
     analysis_id: str | None = None
     reused: bool = False

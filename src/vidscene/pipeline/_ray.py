@@ -1,0 +1,573 @@
+"""The Ray executor: the same stages in long-lived Ray actors, many videos and chunks at once.
+
+``vidscene analyze PATH... --executor ray [--ray-address ADDRESS]`` (extra ``ray``). Without an
+address a Ray instance is started on this machine for the run; with one (``auto``,
+``HOST:PORT``, ``ray://HOST:PORT``) the work goes to that cluster.
+
+How the work flows (``docs/ARCHITECTURE.md``, "The Ray executor"):
+
+* the driver (this process) plans each video (probe, frame index, chunks) only when the
+  shot stage is about to run short of work, so nothing grows with the size of the batch;
+* **shot stage** actors (decoding, shot detection, attributes, keyframes; they hold the
+  detector and the keyframe encoder, loaded once) take chunks from a bounded queue: at most
+  ``queue_depth`` calls wait at each actor, and the driver keeps the rest;
+* when all chunks of a video are in, a **scene stage** actor (the scene model) joins them;
+* the number of actors of each stage follows the backlog between ``min_actors`` and
+  ``max_actors`` (default: what the cluster's CPUs allow, re-read as nodes come and go); an
+  actor Ray cannot place yet (no free CPU) waits as a resource demand, which is what the Ray
+  autoscaler (KubeRay) adds nodes for;
+* a chunk whose actor died (its worker process or its whole node) is given to another actor,
+  at most ``max_attempts`` times, then its video fails with the reason; a stage error (a bad
+  file) fails its own video only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from vidscene.errors import VidsceneError
+from vidscene.pipeline._executor import (
+    EXECUTORS,
+    Executor,
+    ExecutorError,
+    Listener,
+    TaskOutcome,
+    VideoTask,
+)
+from vidscene.pipeline._plan import (
+    DEFAULT_CHUNK_SECONDS,
+    Chunk,
+    ChunkGeometry,
+    VideoPlan,
+    plan_attempts,
+    whole_video,
+)
+from vidscene.pipeline._scene_stage import SceneStage, VideoChunks
+from vidscene.pipeline._settings import AnalyzeSettings
+from vidscene.pipeline._shot_stage import ChunkNotInStep, ChunkResult, ShotStage, worker_name
+from vidscene.pipeline._stage import Resources, Stage
+from vidscene.video import SpanMismatch
+
+CONNECT_TIMEOUT_S = 30.0
+_POLL_S = 0.2
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError("--executor ray needs Ray: pip install 'vidscene[ray]'") from None
+    return ray
+
+
+class StageActor:
+    """One copy of a stage in a Ray actor: set up once, then one call per item. The stage
+    code is the local executor's; this only adds where it ran."""
+
+    def __init__(self, stage: Stage[Any, Any]) -> None:
+        import ray
+
+        self.stage = stage
+        self.stage.setup()
+        self.node = ray.get_runtime_context().get_node_id()
+        self.worker = worker_name()
+
+    def ready(self) -> tuple[str, str]:
+        return self.node, self.worker
+
+    def geometry(self) -> ChunkGeometry:
+        return getattr(self.stage, "geometry", ChunkGeometry(None))
+
+    def run(self, item: Any) -> tuple[Any, str, str]:
+        return self.stage(item), self.node, self.worker
+
+
+@dataclass
+class _Member:
+    handle: Any
+    ready_ref: Any
+    ready: bool = False
+    busy: int = 0
+    idle_since: float = field(default_factory=time.monotonic)
+
+
+class _Pool:
+    """Actors of one stage whose number follows the backlog (see module doc)."""
+
+    def __init__(self, ray: Any, name: str, stage: Stage[Any, Any], resources: Resources, *,
+                 min_size: int, max_size: int | None, depth: int, idle_s: float) -> None:
+        self.ray, self.name, self.stage = ray, name, stage
+        self.resources = resources
+        self.min_size, self.max_size = min_size, max_size
+        self.depth, self.idle_s = depth, idle_s
+        self.members: list[_Member] = []
+        self.broken: str | None = None
+        """Why actors of this stage cannot start (their setup failed): its videos fail."""
+        self._failures = 0
+        self._remote = ray.remote(StageActor)
+        self._cpus = (0.0, 0.0)  # (when read, cluster CPUs)
+
+    def _limit(self) -> int:
+        """The most actors worth having: the setting, else what the cluster's CPUs hold
+        (read again every few seconds, as nodes join and leave)."""
+        if self.max_size is not None:
+            return self.max_size
+        if self.resources.num_cpus <= 0:
+            return 2
+        now = time.monotonic()
+        if now - self._cpus[0] > 2.0:
+            self._cpus = (now, float(self.ray.cluster_resources().get("CPU", 1.0)))
+        return max(1, math.floor(self._cpus[1] / self.resources.num_cpus + 1e-9))
+
+    def _start_one(self) -> None:
+        r = self.resources
+        handle = self._remote.options(
+            num_cpus=r.num_cpus, num_gpus=r.num_gpus or None, max_restarts=0,
+            max_task_retries=0, max_concurrency=1, name=None).remote(self.stage)
+        self.members.append(_Member(handle, handle.ready.remote()))
+
+    def scale(self, backlog: int) -> bool:
+        """Start actors while work waits and free slots do not cover it; stop actors idle
+        for ``idle_s`` beyond ``min_size``. Returns whether the number changed."""
+        if self.broken:
+            return False
+        changed = False
+        while len(self.members) < self.min_size:
+            self._start_one()
+            changed = True
+        pending = sum(1 for m in self.members if not m.ready)
+        free = sum(self.depth - m.busy for m in self.members if m.ready)
+        wanted = math.ceil(max(0, backlog - free - pending * self.depth) / self.depth)
+        for _ in range(min(wanted, self._limit() - len(self.members))):
+            self._start_one()
+            changed = True
+        now = time.monotonic()
+        for m in list(self.members):
+            if len(self.members) <= max(self.min_size, 1 if backlog else 0):
+                break
+            if m.ready and m.busy == 0 and now - m.idle_since > self.idle_s:
+                self.ray.kill(m.handle)
+                self.members.remove(m)
+                changed = True
+        return changed
+
+    def waiting_refs(self) -> list[Any]:
+        return [m.ready_ref for m in self.members if not m.ready]
+
+    def mark(self, ref: Any) -> bool:
+        """A ``ready`` answer arrived; ``False`` if it is not one of ours. An actor that
+        failed to start is dropped (the next ``scale`` starts another)."""
+        for m in self.members:
+            if m.ready_ref == ref:
+                try:
+                    self.ray.get(ref)
+                    m.ready = True
+                    self._failures = 0
+                except self.ray.exceptions.RayError as e:
+                    self.members.remove(m)  # a dead actor: the next scale starts another
+                    self._failures += 1
+                    cause = _cause(e)
+                    if isinstance(cause, VidsceneError) or self._failures >= 3:
+                        self.broken = (str(cause) if isinstance(cause, VidsceneError) else
+                                       f"the {self.name} stage cannot start: {_line(cause)}")
+                return True
+        return False
+
+    def free(self) -> _Member | None:
+        best = min((m for m in self.members if m.ready and m.busy < self.depth),
+                   key=lambda m: m.busy, default=None)
+        return best
+
+    def submit(self, member: _Member, item: Any) -> Any:
+        member.busy += 1
+        return member.handle.run.remote(item)
+
+    def done(self, member: _Member, *, dead: bool = False) -> None:
+        member.busy = max(0, member.busy - 1)
+        if member.busy == 0:
+            member.idle_since = time.monotonic()
+        if dead and member in self.members:
+            self.members.remove(member)
+            try:
+                self.ray.kill(member.handle)
+            except Exception:  # noqa: BLE001,S110  (already gone)
+                pass
+
+    def active(self) -> int:
+        return sum(1 for m in self.members if m.ready)
+
+    def close(self) -> None:
+        for m in self.members:
+            try:
+                self.ray.kill(m.handle)
+            except Exception:  # noqa: BLE001,S110  (already gone)
+                pass
+        self.members.clear()
+
+
+@dataclass
+class _Video:
+    task: VideoTask
+    plans: Iterator[VideoPlan]
+    plan: VideoPlan
+    t0: float = field(default_factory=time.perf_counter)
+    results: dict[int, ChunkResult] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)
+    """Per chunk (``-1``: the scene step), how many of its workers died so far."""
+    retries: dict[int, int] = field(default_factory=dict)
+    """The same, kept across plans (for the job record)."""
+    workers: set[str] = field(default_factory=set)
+    nodes: set[str] = field(default_factory=set)
+    generation: int = 0
+    """Bumped when the video is planned again, so answers for an older plan are dropped."""
+    started: bool = False
+    done: bool = False
+
+
+@EXECUTORS.register("ray")
+class RayExecutor(Executor):
+    """Stages in Ray actors (see module doc).
+
+    ``address``: a cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``), or ``None`` to start
+    Ray on this machine for the run. ``chunk_seconds``: chunk length for long videos (``None``:
+    never split). ``num_cpus`` / ``num_gpus``: what each shot-stage actor asks for (GPUs: a
+    quarter of one by default when the cluster has any, so four detectors share it).
+    """
+
+    name = "ray"
+
+    def __init__(self, *, address: str | None = None,
+                 chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS, min_actors: int = 1,
+                 max_actors: int | None = None, num_cpus: float = 1.0,
+                 num_gpus: float | None = None, scene_cpus: float = 0.0,
+                 queue_depth: int = 2, max_attempts: int = 3, idle_s: float = 30.0,
+                 init_options: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.address = address
+        self.chunk_seconds = chunk_seconds
+        self.min_actors, self.max_actors = min_actors, max_actors
+        self.num_cpus, self.num_gpus, self.scene_cpus = num_cpus, num_gpus, scene_cpus
+        self.queue_depth, self.max_attempts, self.idle_s = queue_depth, max_attempts, idle_s
+        self.init_options = dict(init_options or {})
+        self._ray: Any = None
+        self._owns = False
+
+    def describe(self) -> str:
+        return f"ray ({self.address or 'local instance'})"
+
+    # -- connection ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        ray = _import_ray()
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        self._ray = ray
+        if ray.is_initialized():
+            return
+        if self.address not in (None, "auto"):
+            _check_reachable(self.address)
+        # Ray's own INFO lines and its thread warning would mix with the CLI's output.
+        options: dict[str, Any] = {"log_to_driver": False, "namespace": "vidscene",
+                                   "logging_level": logging.ERROR, **self.init_options}
+        if self.address is None:
+            options.setdefault("include_dashboard", False)
+        where = self.address or "a new local instance"
+        failure: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                ray.init(address=self.address or "local", **options)
+            except BaseException as e:  # noqa: BLE001  (reported by the caller)
+                failure.append(e)
+
+        if self.address is None:
+            # In this thread: the local instance's processes are tied to the thread that
+            # starts them (they die with it), and a local start cannot hang on a network.
+            connect()
+        else:
+            # ray.init waits a long time on a port that answers but is not Ray: bound it.
+            thread = threading.Thread(target=connect, daemon=True, name="vidscene-ray-init")
+            thread.start()
+            thread.join(CONNECT_TIMEOUT_S)
+            if thread.is_alive():
+                raise ExecutorError(f"cannot reach the Ray cluster at {where}: no answer "
+                                    f"within {CONNECT_TIMEOUT_S:.0f} s")
+        if failure:
+            message = " ".join(str(failure[0]).split())[:240] or type(failure[0]).__name__
+            raise ExecutorError(f"cannot reach the Ray cluster at {where}: {message}")
+        self._owns = True
+
+    def close(self) -> None:
+        if self._ray is not None and self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owns = False
+
+    # -- the work --------------------------------------------------------------------------
+
+    def run(self, tasks: Iterable[VideoTask], listener: Listener | None = None
+            ) -> Iterator[TaskOutcome]:
+        if self._ray is None:
+            self.start()
+        listener = listener or Listener()
+        ray = self._ray
+        waiting = deque(tasks)
+        pools: dict[str, tuple[_Pool, _Pool]] = {}
+        geometry: dict[str, ChunkGeometry] = {}
+        videos: dict[str, _Video] = {}
+        chunk_queue: deque[tuple[str, int, Chunk]] = deque()
+        finish_queue: deque[str] = deque()
+        in_flight: dict[Any, tuple[str, str, int, Any, _Pool, _Member]] = {}
+        gpus = float(ray.cluster_resources().get("GPU", 0.0))
+        num_gpus = self.num_gpus if self.num_gpus is not None else (0.25 if gpus else 0.0)
+        shot_resources = Resources(self.num_cpus, num_gpus, max(1, int(self.num_cpus)),
+                                   "cuda" if num_gpus else "cpu")
+        scene_resources = Resources(self.scene_cpus, 0.0, 1, "cpu")
+        last_counts: dict[str, int] = {}
+
+        def pools_for(settings: AnalyzeSettings) -> tuple[_Pool, _Pool]:
+            key = repr(settings.to_dict())
+            if key not in pools:
+                pools[key] = (
+                    _Pool(ray, "shots", ShotStage(settings, shot_resources), shot_resources,
+                          min_size=max(1, self.min_actors), max_size=self.max_actors,
+                          depth=self.queue_depth, idle_s=self.idle_s),
+                    _Pool(ray, "scenes", SceneStage(settings, scene_resources),
+                          scene_resources, min_size=1, max_size=None,
+                          depth=self.queue_depth, idle_s=self.idle_s))
+            return pools[key]
+
+        def plan_next() -> None:
+            """Plan videos until the shot stage has a queue of work to take."""
+            while waiting and len(chunk_queue) < 2 * max(1, sum(
+                    p[0].active() for p in pools.values())) * self.queue_depth:
+                task = waiting.popleft()
+                if self.is_cancelled(task.job_id):
+                    outcomes.append(TaskOutcome(task, cancelled=True))
+                    continue
+                key = repr(task.settings.to_dict())
+                shots, _ = pools_for(task.settings)
+                if key not in geometry:
+                    geometry[key] = self._geometry(shots)
+                try:
+                    plans = plan_attempts(task.path, task.info, geometry[key],
+                                          chunk_seconds=self.chunk_seconds,
+                                          sample_fps=task.settings.sample_fps)
+                    video = _Video(task, plans, next(plans))
+                except VidsceneError as e:
+                    outcomes.append(TaskOutcome(task, error=str(e)))
+                    continue
+                videos[task.job_id] = video
+                enqueue(video)
+
+        def enqueue(video: _Video) -> None:
+            for chunk in video.plan.chunks:
+                chunk_queue.append((video.task.job_id, video.generation, chunk))
+
+        def replan(video: _Video, whole: bool = False) -> None:
+            video.generation += 1
+            video.results.clear()
+            video.attempts.clear()
+            if whole:
+                video.plan = whole_video(video.task.path, video.task.info)
+            else:
+                video.plan = next(video.plans)
+            enqueue(video)
+
+        def fail(video: _Video, message: str) -> None:
+            video.done = True
+            outcomes.append(TaskOutcome(video.task, error=message,
+                                        workers=sorted(video.workers),
+                                        nodes=sorted(video.nodes),
+                                        chunks=len(video.plan.chunks),
+                                        retries=sum(video.retries.values())))
+
+        outcomes: list[TaskOutcome] = []
+        try:
+            while waiting or any(not v.done for v in videos.values()) or outcomes:
+                plan_next()
+                while outcomes:
+                    yield outcomes.pop(0)
+                # Cancelled jobs: drop their queued work; answers still running are ignored.
+                # A stage whose actors cannot start fails the videos that need it.
+                for video in videos.values():
+                    if video.done:
+                        continue
+                    if self.is_cancelled(video.task.job_id):
+                        video.done = True
+                        outcomes.append(TaskOutcome(video.task, cancelled=True))
+                        continue
+                    broken = [p.broken for p in pools_for(video.task.settings) if p.broken]
+                    if broken:
+                        fail(video, broken[0] or "")
+                self._dispatch(chunk_queue, finish_queue, videos, in_flight, pools_for,
+                               listener)
+                changed = False
+                for shots, scenes in pools.values():
+                    changed |= shots.scale(len(chunk_queue))
+                    changed |= scenes.scale(len(finish_queue))
+                counts = {"shots": sum(p[0].active() for p in pools.values()),
+                          "scenes": sum(p[1].active() for p in pools.values())}
+                if counts != last_counts:
+                    last_counts = counts
+                    listener.on_streams(counts)
+                refs = list(in_flight) + [r for p in pools.values() for pool in p
+                                          for r in pool.waiting_refs()]
+                if not refs:
+                    if not (waiting or chunk_queue or finish_queue or outcomes):
+                        if all(v.done for v in videos.values()):
+                            break
+                    time.sleep(_POLL_S)
+                    continue
+                ready, _ = ray.wait(refs, num_returns=1, timeout=_POLL_S)
+                for ref in ready:
+                    if ref not in in_flight:
+                        for p in pools.values():
+                            if p[0].mark(ref) or p[1].mark(ref):
+                                break
+                        continue
+                    self._answer(ref, in_flight.pop(ref), videos, chunk_queue, finish_queue,
+                                 replan, fail, outcomes, listener)
+        finally:
+            for shots, scenes in pools.values():
+                shots.close()
+                scenes.close()
+
+    def _geometry(self, shots: _Pool) -> ChunkGeometry:
+        """The shot detector's chunk needs, from a shot-stage actor (so the driver never
+        loads a model); a stage that cannot start is a :class:`VidsceneError`."""
+        shots.scale(1)
+        member = shots.members[0]
+        try:
+            return self._ray.get(member.handle.geometry.remote())
+        except self._ray.exceptions.RayError as e:
+            shots.done(member, dead=True)
+            cause = _cause(e)
+            shots.broken = (str(cause) if isinstance(cause, VidsceneError)
+                            else f"the shots stage cannot start: {_line(cause)}")
+            raise VidsceneError(shots.broken) from None
+
+    def _dispatch(self, chunk_queue: deque[tuple[str, int, Chunk]], finish_queue: deque[str],
+                  videos: dict[str, _Video], in_flight: dict[Any, Any], pools_for: Any,
+                  listener: Listener) -> None:
+        """Hand queued work to actors with a free slot (the bounded buffers)."""
+        while chunk_queue:
+            job_id, generation, chunk = chunk_queue[0]
+            video = videos[job_id]
+            if video.done or generation != video.generation:
+                chunk_queue.popleft()
+                continue
+            shots, _ = pools_for(video.task.settings)
+            member = shots.free()
+            if member is None:
+                break
+            chunk_queue.popleft()
+            ref = shots.submit(member, chunk)
+            in_flight[ref] = ("chunk", job_id, generation, chunk, shots, member)
+            if not video.started:
+                video.started = True
+                listener.on_started(job_id, "")
+        while finish_queue:
+            job_id = finish_queue[0]
+            video = videos[job_id]
+            if video.done:
+                finish_queue.popleft()
+                continue
+            _, scenes = pools_for(video.task.settings)
+            member = scenes.free()
+            if member is None:
+                break
+            finish_queue.popleft()
+            results = [video.results[c.number] for c in video.plan.chunks]
+            item = VideoChunks(video.plan, results, time.perf_counter() - video.t0)
+            ref = scenes.submit(member, item)
+            in_flight[ref] = ("finish", job_id, video.generation, None, scenes, member)
+
+    def _answer(self, ref: Any, entry: tuple[str, str, int, Any, _Pool, _Member],
+                videos: dict[str, _Video], chunk_queue: deque[tuple[str, int, Chunk]],
+                finish_queue: deque[str], replan: Any, fail: Any,
+                outcomes: list[TaskOutcome], listener: Listener) -> None:
+        ray = self._ray
+        kind, job_id, generation, chunk, pool, member = entry
+        video = videos[job_id]
+        try:
+            value, node, worker = ray.get(ref)
+        except ray.exceptions.RayTaskError as e:  # the stage raised: the video's own problem
+            pool.done(member)
+            if video.done or generation != video.generation:
+                return
+            cause = _cause(e)
+            if isinstance(cause, SpanMismatch):
+                replan(video, whole=True)
+            elif isinstance(cause, ChunkNotInStep):
+                replan(video, whole=kind == "finish")
+            elif isinstance(cause, VidsceneError):
+                fail(video, str(cause))
+            else:
+                fail(video, f"{video.task.path}: {_line(cause)}")
+            return
+        except ray.exceptions.RayError as e:
+            # The worker (or its node) died: another actor takes the piece, a few times.
+            pool.done(member, dead=True)
+            if video.done or generation != video.generation:
+                return
+            n = (chunk.number if chunk is not None else -1)
+            video.attempts[n] = video.attempts.get(n, 0) + 1
+            video.retries[n] = video.retries.get(n, 0) + 1
+            if video.attempts[n] >= self.max_attempts:
+                fail(video, f"{video.task.path}: worker died {video.attempts[n]} times "
+                     f"({type(e).__name__})")
+            elif chunk is not None:
+                chunk_queue.appendleft((job_id, generation, chunk))
+            else:
+                finish_queue.appendleft(job_id)
+            return
+        pool.done(member)
+        if video.done or generation != video.generation:
+            return
+        video.workers.add(worker)
+        video.nodes.add(node)
+        if kind == "chunk":
+            video.results[chunk.number] = value
+            done = sum(r.frame_count - r.start for r in video.results.values())
+            total = max(video.task.info.frame_count, done, 1)
+            listener.on_progress(job_id, min(done, total), total)
+            if len(video.results) == len(video.plan.chunks):
+                finish_queue.append(job_id)
+            return
+        video.done = True
+        outcomes.append(TaskOutcome(video.task, value, workers=sorted(video.workers),
+                                    nodes=sorted(video.nodes), chunks=len(video.plan.chunks),
+                                    retries=sum(video.retries.values())))
+
+
+def _cause(e: BaseException) -> BaseException:
+    """The exception a stage raised inside Ray (Ray wraps it)."""
+    cause = getattr(e, "cause", None)
+    return cause if isinstance(cause, BaseException) else e
+
+
+def _line(e: BaseException) -> str:
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once on a ``HOST:PORT`` (or ``ray://HOST:PORT``) where nothing listens."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ExecutorError(f"--ray-address {address!r}: expected auto, HOST:PORT or "
+                            "ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=5.0):
+            pass
+    except OSError as e:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address}: "
+                            f"{e.strerror or e}") from None
