@@ -230,7 +230,6 @@ class _Video:
     generation: int = 0
     """Bumped when the video is planned again, so answers for an older plan are dropped."""
     started: bool = False
-    done: bool = False
 
 
 @EXECUTORS.register("ray")
@@ -260,6 +259,8 @@ class RayExecutor(Executor):
         self.init_options = dict(init_options or {})
         self._ray: Any = None
         self._owns = False
+        self._pools: dict[str, tuple[_Pool, _Pool]] = {}
+        self._geometry: dict[str, ChunkGeometry] = {}
 
     def describe(self) -> str:
         return f"ray ({self.address or 'local instance'})"
@@ -306,6 +307,11 @@ class RayExecutor(Executor):
         self._owns = True
 
     def close(self) -> None:
+        for shots, scenes in self._pools.values():
+            shots.close()
+            scenes.close()
+        self._pools.clear()
+        self._geometry.clear()
         if self._ray is not None and self._owns and self._ray.is_initialized():
             self._ray.shutdown()
         self._owns = False
@@ -316,236 +322,254 @@ class RayExecutor(Executor):
             ) -> Iterator[TaskOutcome]:
         if self._ray is None:
             self.start()
-        listener = listener or Listener()
-        ray = self._ray
-        waiting = deque(tasks)
-        pools: dict[str, tuple[_Pool, _Pool]] = {}
-        geometry: dict[str, ChunkGeometry] = {}
-        videos: dict[str, _Video] = {}
-        chunk_queue: deque[tuple[str, int, Chunk]] = deque()
-        finish_queue: deque[str] = deque()
-        in_flight: dict[Any, tuple[str, str, int, Any, _Pool, _Member]] = {}
-        gpus = float(ray.cluster_resources().get("GPU", 0.0))
-        num_gpus = self.num_gpus if self.num_gpus is not None else (0.25 if gpus else 0.0)
-        shot_resources = Resources(self.num_cpus, num_gpus, max(1, int(self.num_cpus)),
-                                   "cuda" if num_gpus else "cpu")
-        scene_resources = Resources(self.scene_cpus, 0.0, 1, "cpu")
-        last_counts: dict[str, int] = {}
+        yield from _Batch(self, list(tasks), listener or Listener()).run()
 
-        def pools_for(settings: AnalyzeSettings) -> tuple[_Pool, _Pool]:
-            key = repr(settings.to_dict())
-            if key not in pools:
-                pools[key] = (
-                    _Pool(ray, "shots", ShotStage(settings, shot_resources), shot_resources,
-                          min_size=max(1, self.min_actors), max_size=self.max_actors,
-                          depth=self.queue_depth, idle_s=self.idle_s),
-                    _Pool(ray, "scenes", SceneStage(settings, scene_resources),
-                          scene_resources, min_size=1, max_size=None,
-                          depth=self.queue_depth, idle_s=self.idle_s))
-            return pools[key]
+    def pools(self, settings: AnalyzeSettings) -> tuple[_Pool, _Pool]:
+        """The shot and scene stage actors for these settings: kept for the executor's life
+        (so a service keeps its models loaded between jobs), grown and shrunk with the
+        backlog."""
+        key = repr(settings.to_dict())
+        if key not in self._pools:
+            ray = self._ray
+            gpus = float(ray.cluster_resources().get("GPU", 0.0))
+            num_gpus = self.num_gpus if self.num_gpus is not None else (0.25 if gpus else 0.0)
+            shots = Resources(self.num_cpus, num_gpus, max(1, int(self.num_cpus)),
+                              "cuda" if num_gpus else "cpu")
+            scenes = Resources(self.scene_cpus, 0.0, 1, "cpu")
+            self._pools[key] = (
+                _Pool(ray, "shots", ShotStage(settings, shots), shots,
+                      min_size=max(1, self.min_actors), max_size=self.max_actors,
+                      depth=self.queue_depth, idle_s=self.idle_s),
+                _Pool(ray, "scenes", SceneStage(settings, scenes), scenes, min_size=1,
+                      max_size=None, depth=self.queue_depth, idle_s=self.idle_s))
+        return self._pools[key]
 
-        def plan_next() -> None:
-            """Plan videos until the shot stage has a queue of work to take."""
-            while waiting and len(chunk_queue) < 2 * max(1, sum(
-                    p[0].active() for p in pools.values())) * self.queue_depth:
-                task = waiting.popleft()
-                if self.is_cancelled(task.job_id):
-                    outcomes.append(TaskOutcome(task, cancelled=True))
-                    continue
-                key = repr(task.settings.to_dict())
-                shots, _ = pools_for(task.settings)
-                if key not in geometry:
-                    geometry[key] = self._geometry(shots)
-                try:
-                    plans = plan_attempts(task.path, task.info, geometry[key],
-                                          chunk_seconds=self.chunk_seconds,
-                                          sample_fps=task.settings.sample_fps)
-                    video = _Video(task, plans, next(plans))
-                except VidsceneError as e:
-                    outcomes.append(TaskOutcome(task, error=str(e)))
-                    continue
-                videos[task.job_id] = video
-                enqueue(video)
-
-        def enqueue(video: _Video) -> None:
-            for chunk in video.plan.chunks:
-                chunk_queue.append((video.task.job_id, video.generation, chunk))
-
-        def replan(video: _Video, whole: bool = False) -> None:
-            video.generation += 1
-            video.results.clear()
-            video.attempts.clear()
-            if whole:
-                video.plan = whole_video(video.task.path, video.task.info)
-            else:
-                video.plan = next(video.plans)
-            enqueue(video)
-
-        def fail(video: _Video, message: str) -> None:
-            video.done = True
-            outcomes.append(TaskOutcome(video.task, error=message,
-                                        workers=sorted(video.workers),
-                                        nodes=sorted(video.nodes),
-                                        chunks=len(video.plan.chunks),
-                                        retries=sum(video.retries.values())))
-
-        outcomes: list[TaskOutcome] = []
-        try:
-            while waiting or any(not v.done for v in videos.values()) or outcomes:
-                plan_next()
-                while outcomes:
-                    yield outcomes.pop(0)
-                # Cancelled jobs: drop their queued work; answers still running are ignored.
-                # A stage whose actors cannot start fails the videos that need it.
-                for video in videos.values():
-                    if video.done:
-                        continue
-                    if self.is_cancelled(video.task.job_id):
-                        video.done = True
-                        outcomes.append(TaskOutcome(video.task, cancelled=True))
-                        continue
-                    broken = [p.broken for p in pools_for(video.task.settings) if p.broken]
-                    if broken:
-                        fail(video, broken[0] or "")
-                self._dispatch(chunk_queue, finish_queue, videos, in_flight, pools_for,
-                               listener)
-                changed = False
-                for shots, scenes in pools.values():
-                    changed |= shots.scale(len(chunk_queue))
-                    changed |= scenes.scale(len(finish_queue))
-                counts = {"shots": sum(p[0].active() for p in pools.values()),
-                          "scenes": sum(p[1].active() for p in pools.values())}
-                if counts != last_counts:
-                    last_counts = counts
-                    listener.on_streams(counts)
-                refs = list(in_flight) + [r for p in pools.values() for pool in p
-                                          for r in pool.waiting_refs()]
-                if not refs:
-                    if not (waiting or chunk_queue or finish_queue or outcomes):
-                        if all(v.done for v in videos.values()):
-                            break
-                    time.sleep(_POLL_S)
-                    continue
-                ready, _ = ray.wait(refs, num_returns=1, timeout=_POLL_S)
-                for ref in ready:
-                    if ref not in in_flight:
-                        for p in pools.values():
-                            if p[0].mark(ref) or p[1].mark(ref):
-                                break
-                        continue
-                    self._answer(ref, in_flight.pop(ref), videos, chunk_queue, finish_queue,
-                                 replan, fail, outcomes, listener)
-        finally:
-            for shots, scenes in pools.values():
-                shots.close()
-                scenes.close()
-
-    def _geometry(self, shots: _Pool) -> ChunkGeometry:
-        """The shot detector's chunk needs, from a shot-stage actor (so the driver never
+    def geometry(self, settings: AnalyzeSettings) -> ChunkGeometry:
+        """The shot detector's chunk needs, asked of a shot-stage actor (the driver never
         loads a model); a stage that cannot start is a :class:`VidsceneError`."""
-        shots.scale(1)
-        member = shots.members[0]
-        try:
-            return self._ray.get(member.handle.geometry.remote())
-        except self._ray.exceptions.RayError as e:
-            shots.done(member, dead=True)
-            cause = _cause(e)
-            shots.broken = (str(cause) if isinstance(cause, VidsceneError)
-                            else f"the shots stage cannot start: {_line(cause)}")
-            raise VidsceneError(shots.broken) from None
+        key = repr(settings.to_dict())
+        if key not in self._geometry:
+            shots, _ = self.pools(settings)
+            shots.scale(1)
+            member = shots.members[0]
+            try:
+                self._geometry[key] = self._ray.get(member.handle.geometry.remote())
+            except self._ray.exceptions.RayError as e:
+                shots.done(member, dead=True)
+                cause = _cause(e)
+                shots.broken = (str(cause) if isinstance(cause, VidsceneError)
+                                else f"the shots stage cannot start: {_line(cause)}")
+                raise VidsceneError(shots.broken) from None
+        return self._geometry[key]
 
-    def _dispatch(self, chunk_queue: deque[tuple[str, int, Chunk]], finish_queue: deque[str],
-                  videos: dict[str, _Video], in_flight: dict[Any, Any], pools_for: Any,
-                  listener: Listener) -> None:
-        """Hand queued work to actors with a free slot (the bounded buffers)."""
-        while chunk_queue:
-            job_id, generation, chunk = chunk_queue[0]
-            video = videos[job_id]
-            if video.done or generation != video.generation:
-                chunk_queue.popleft()
+
+_InFlight = tuple[str, str, int, Chunk | None, _Pool, _Member]
+"""What a call in flight is: (``chunk`` or ``finish``, job id, plan generation, chunk, pool,
+actor)."""
+
+
+class _Batch:
+    """One ``run``: the videos, the queues in front of each stage, the calls in flight."""
+
+    def __init__(self, executor: RayExecutor, tasks: list[VideoTask],
+                 listener: Listener) -> None:
+        self.ex = executor
+        self.ray = executor._ray
+        self.listener = listener
+        self.waiting = deque(tasks)
+        self.videos: dict[str, _Video] = {}
+        self.chunk_queue: deque[tuple[str, int, Chunk]] = deque()
+        self.finish_queue: deque[str] = deque()
+        self.in_flight: dict[Any, _InFlight] = {}
+        self.outcomes: list[TaskOutcome] = []
+        self.counts: dict[str, int] = {}
+
+    def run(self) -> Iterator[TaskOutcome]:
+        while True:
+            self._plan()
+            while self.outcomes:
+                yield self.outcomes.pop(0)
+            self._check_videos()
+            self._dispatch()
+            self._scale()
+            pending = list(self.in_flight) + [r for pools in self._pools()
+                                              for pool in pools for r in pool.waiting_refs()]
+            if not pending:
+                if not (self.waiting or self.videos or self.outcomes):
+                    return
+                time.sleep(_POLL_S)
                 continue
-            shots, _ = pools_for(video.task.settings)
+            ready, _ = self.ray.wait(pending, num_returns=1, timeout=_POLL_S)
+            for ref in ready:
+                entry = self.in_flight.pop(ref, None)
+                if entry is not None:
+                    self._answer(ref, entry)
+                else:
+                    any(p.mark(ref) for pools in self._pools() for p in pools)
+
+    def _pools(self) -> list[tuple[_Pool, _Pool]]:
+        return list(self.ex._pools.values())
+
+    def _plan(self) -> None:
+        """Plan more videos while the shot stage's queue is short and few videos are open
+        (backpressure: a slow stage holds back planning, so memory stays bounded)."""
+        actors = max(1, sum(p[0].active() for p in self._pools()))
+        room = 2 * actors * self.ex.queue_depth
+        while self.waiting and len(self.chunk_queue) < room and len(self.videos) < max(4, room):
+            task = self.waiting.popleft()
+            if self.ex.is_cancelled(task.job_id):
+                self.outcomes.append(TaskOutcome(task, cancelled=True))
+                continue
+            try:
+                plans = plan_attempts(task.path, task.info, self.ex.geometry(task.settings),
+                                      chunk_seconds=self.ex.chunk_seconds,
+                                      sample_fps=task.settings.sample_fps)
+                video = _Video(task, plans, next(plans))
+            except VidsceneError as e:
+                self.outcomes.append(TaskOutcome(task, error=str(e)))
+                continue
+            self.videos[task.job_id] = video
+            self._enqueue(video)
+
+    def _enqueue(self, video: _Video) -> None:
+        for chunk in video.plan.chunks:
+            self.chunk_queue.append((video.task.job_id, video.generation, chunk))
+
+    def _replan(self, video: _Video, *, whole: bool = False) -> None:
+        """A chunk did not fall in step (or its index did not match decoding): plan again
+        (longer warm-up, or in one piece) and drop what the old plan produced."""
+        video.generation += 1
+        video.results.clear()
+        video.attempts.clear()
+        video.plan = whole_video(video.task.path, video.task.info) if whole \
+            else next(video.plans)
+        self._enqueue(video)
+
+    def _end(self, video: _Video, result: Any = None, error: str | None = None,
+             cancelled: bool = False) -> None:
+        """The video's outcome; its queued work and late answers are dropped from now on."""
+        del self.videos[video.task.job_id]
+        self.outcomes.append(TaskOutcome(
+            video.task, result, error=error, cancelled=cancelled,
+            workers=sorted(video.workers), nodes=sorted(video.nodes),
+            chunks=len(video.plan.chunks), retries=sum(video.retries.values())))
+
+    def _check_videos(self) -> None:
+        """Cancelled jobs end (queued work is dropped, answers still running are ignored);
+        a stage whose actors cannot start fails the videos that need it."""
+        for video in list(self.videos.values()):
+            if self.ex.is_cancelled(video.task.job_id):
+                self._end(video, cancelled=True)
+                continue
+            broken = [p.broken for p in self.ex.pools(video.task.settings) if p.broken]
+            if broken:
+                self._end(video, error=broken[0])
+
+    def _scale(self) -> None:
+        for shots, scenes in self._pools():
+            shots.scale(len(self.chunk_queue))
+            scenes.scale(len(self.finish_queue))
+        counts = {"shots": sum(p[0].active() for p in self._pools()),
+                  "scenes": sum(p[1].active() for p in self._pools())}
+        if counts != self.counts:
+            self.counts = counts
+            self.listener.on_streams(counts)
+
+    def _dispatch(self) -> None:
+        """Hand queued work to actors with a free slot (the bounded buffers)."""
+        while self.chunk_queue:
+            job_id, generation, chunk = self.chunk_queue[0]
+            video = self.videos.get(job_id)
+            if video is None or generation != video.generation:
+                self.chunk_queue.popleft()
+                continue
+            shots, _ = self.ex.pools(video.task.settings)
             member = shots.free()
             if member is None:
                 break
-            chunk_queue.popleft()
+            self.chunk_queue.popleft()
             ref = shots.submit(member, chunk)
-            in_flight[ref] = ("chunk", job_id, generation, chunk, shots, member)
+            self.in_flight[ref] = ("chunk", job_id, generation, chunk, shots, member)
             if not video.started:
                 video.started = True
-                listener.on_started(job_id, "")
-        while finish_queue:
-            job_id = finish_queue[0]
-            video = videos[job_id]
-            if video.done:
-                finish_queue.popleft()
+                self.listener.on_started(job_id, "")
+        while self.finish_queue:
+            video = self.videos.get(self.finish_queue[0])
+            if video is None:
+                self.finish_queue.popleft()
                 continue
-            _, scenes = pools_for(video.task.settings)
+            _, scenes = self.ex.pools(video.task.settings)
             member = scenes.free()
             if member is None:
                 break
-            finish_queue.popleft()
+            self.finish_queue.popleft()
             results = [video.results[c.number] for c in video.plan.chunks]
             item = VideoChunks(video.plan, results, time.perf_counter() - video.t0)
             ref = scenes.submit(member, item)
-            in_flight[ref] = ("finish", job_id, video.generation, None, scenes, member)
+            self.in_flight[ref] = ("finish", video.task.job_id, video.generation, None,
+                                   scenes, member)
 
-    def _answer(self, ref: Any, entry: tuple[str, str, int, Any, _Pool, _Member],
-                videos: dict[str, _Video], chunk_queue: deque[tuple[str, int, Chunk]],
-                finish_queue: deque[str], replan: Any, fail: Any,
-                outcomes: list[TaskOutcome], listener: Listener) -> None:
-        ray = self._ray
+    def _answer(self, ref: Any, entry: _InFlight) -> None:
         kind, job_id, generation, chunk, pool, member = entry
-        video = videos[job_id]
+        errors = self.ray.exceptions
         try:
-            value, node, worker = ray.get(ref)
-        except ray.exceptions.RayTaskError as e:  # the stage raised: the video's own problem
+            value, node, worker = self.ray.get(ref)
+        except errors.RayTaskError as e:  # the stage raised: the video's own problem
             pool.done(member)
-            if video.done or generation != video.generation:
-                return
-            cause = _cause(e)
-            if isinstance(cause, SpanMismatch):
-                replan(video, whole=True)
-            elif isinstance(cause, ChunkNotInStep):
-                replan(video, whole=kind == "finish")
-            elif isinstance(cause, VidsceneError):
-                fail(video, str(cause))
-            else:
-                fail(video, f"{video.task.path}: {_line(cause)}")
+            video = self._current(job_id, generation)
+            if video is not None:
+                self._stage_error(video, kind, _cause(e))
             return
-        except ray.exceptions.RayError as e:
-            # The worker (or its node) died: another actor takes the piece, a few times.
+        except errors.RayError as e:  # the worker (or its node) died: another actor takes it
             pool.done(member, dead=True)
-            if video.done or generation != video.generation:
-                return
-            n = (chunk.number if chunk is not None else -1)
-            video.attempts[n] = video.attempts.get(n, 0) + 1
-            video.retries[n] = video.retries.get(n, 0) + 1
-            if video.attempts[n] >= self.max_attempts:
-                fail(video, f"{video.task.path}: worker died {video.attempts[n]} times "
-                     f"({type(e).__name__})")
-            elif chunk is not None:
-                chunk_queue.appendleft((job_id, generation, chunk))
-            else:
-                finish_queue.appendleft(job_id)
+            video = self._current(job_id, generation)
+            if video is not None:
+                self._lost(video, job_id, generation, chunk, e)
             return
         pool.done(member)
-        if video.done or generation != video.generation:
+        video = self._current(job_id, generation)
+        if video is None:
             return
         video.workers.add(worker)
         video.nodes.add(node)
-        if kind == "chunk":
-            video.results[chunk.number] = value
-            done = sum(r.frame_count - r.start for r in video.results.values())
-            total = max(video.task.info.frame_count, done, 1)
-            listener.on_progress(job_id, min(done, total), total)
-            if len(video.results) == len(video.plan.chunks):
-                finish_queue.append(job_id)
+        if kind == "finish":
+            self._end(video, value)
             return
-        video.done = True
-        outcomes.append(TaskOutcome(video.task, value, workers=sorted(video.workers),
-                                    nodes=sorted(video.nodes), chunks=len(video.plan.chunks),
-                                    retries=sum(video.retries.values())))
+        assert chunk is not None
+        video.results[chunk.number] = value
+        done = sum(r.frame_count - r.start for r in video.results.values())
+        total = max(video.task.info.frame_count, done, 1)
+        self.listener.on_progress(job_id, min(done, total), total)
+        if len(video.results) == len(video.plan.chunks):
+            self.finish_queue.append(job_id)
+
+    def _current(self, job_id: str, generation: int) -> _Video | None:
+        """The video an answer is for, unless it ended or was planned again since."""
+        video = self.videos.get(job_id)
+        return video if video is not None and video.generation == generation else None
+
+    def _stage_error(self, video: _Video, kind: str, cause: BaseException) -> None:
+        if isinstance(cause, SpanMismatch):
+            self._replan(video, whole=True)
+        elif isinstance(cause, ChunkNotInStep):
+            self._replan(video, whole=kind == "finish")
+        elif isinstance(cause, VidsceneError):
+            self._end(video, error=str(cause))
+        else:
+            self._end(video, error=f"{video.task.path}: {_line(cause)}")
+
+    def _lost(self, video: _Video, job_id: str, generation: int, chunk: Chunk | None,
+              e: BaseException) -> None:
+        n = chunk.number if chunk is not None else -1
+        video.attempts[n] = video.attempts.get(n, 0) + 1
+        video.retries[n] = video.retries.get(n, 0) + 1
+        if video.attempts[n] >= self.ex.max_attempts:
+            self._end(video, error=f"{video.task.path}: its worker died "
+                      f"{video.attempts[n]} times ({type(e).__name__})")
+        elif chunk is not None:
+            self.chunk_queue.appendleft((job_id, generation, chunk))
+        else:
+            self.finish_queue.appendleft(job_id)
 
 
 def _cause(e: BaseException) -> BaseException:

@@ -248,8 +248,10 @@ class MongoStore(ResultStore):
                                  f"({_one_line(e)})") from None
             raise StoreError(f"{self.url}: {_one_line(e)}") from None
         except (errors.ServerSelectionTimeoutError, errors.AutoReconnect) as e:
-            raise StoreError(f"{self.url}: cannot reach the MongoDB server "
-                             f"({_one_line(e)[:160]})") from None
+            # The driver appends its timeouts and topology; the first clause says what failed.
+            reason = re.split(r" \(configured timeouts|, Timeout: ", _one_line(e))[0]
+            raise StoreError(f"{self.url}: cannot reach the MongoDB server ({reason[:160]})") \
+                from None
         except errors.PyMongoError as e:
             raise StoreError(f"{self.url}: {_one_line(e)}") from None
 
