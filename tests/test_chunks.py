@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidscene.pipeline import AnalyzeSettings, LocalExecutor, VideoTask
-from vidscene.pipeline._plan import ChunkGeometry, plan_attempts, plan_video
+from vidscene.pipeline._plan import ChunkGeometry, VideoPlanner, plan_video
 from vidscene.video import FrameStream, build_index, probe
 
 EDGE_VIDEO: dict[str, Any] = {"n_shots": 12, "shot_frames": (20, 45), "gradual_frames": (6, 16),
@@ -138,11 +138,63 @@ def test_short_videos_and_detectors_without_warmup_are_not_split(synthetic_video
             chunk.span.start == 0
 
 
-def test_plans_grow_their_warmup_then_give_up_on_chunks(synthetic_video) -> None:
+def test_a_chunk_is_widened_then_its_video_analysed_whole(synthetic_video) -> None:
     path, _ = synthetic_video("chunks-edges", seed=3, **EDGE_VIDEO)
-    info = probe(path)
-    plans = list(plan_attempts(path, info, ChunkGeometry(16, 64), chunk_seconds=2.0,
-                               sample_fps=2.0))
-    assert [p.chunked for p in plans] == [True, True, True, False]
-    firsts = [p.chunks[3].span.start for p in plans[:3]]  # type: ignore[union-attr]
-    assert firsts[0] > firsts[1] >= firsts[2]
+    planner = VideoPlanner(path, probe(path), ChunkGeometry(16, 64), chunk_seconds=2.0,
+                           sample_fps=2.0)
+    chunk = planner.plan().chunks[3]
+    wider = planner.widen(chunk)
+    widest = planner.widen(wider) if wider else None
+    assert wider is not None and widest is not None and planner.widen(widest) is None
+    assert (wider.start, wider.stop) == (widest.start, widest.stop) == (chunk.start, chunk.stop)
+    assert chunk.span.start >= wider.span.start >= widest.span.start  # type: ignore[union-attr]
+    assert chunk.max_tail < wider.max_tail < widest.max_tail
+    assert not planner.whole().chunked
+
+
+def test_chunks_that_do_not_fall_in_step_are_retried_wider(synthetic_video,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from vidscene.shots._transformer import TransformerShotDetector
+
+    path, _ = synthetic_video("chunks-edges", seed=3, **EDGE_VIDEO)
+    whole, _ = _analysis(path, "transformer", None)
+    widened: list[int] = []
+    real_widen = VideoPlanner.widen
+
+    def counting_widen(self: VideoPlanner, chunk: Any) -> Any:
+        widened.append(chunk.number)
+        return real_widen(self, chunk)
+
+    # A warm-up too short to fall in step: chunks must be decoded wider to be exact.
+    monkeypatch.setattr(TransformerShotDetector, "chunk_warmup", 8)
+    monkeypatch.setattr(VideoPlanner, "widen", counting_widen)
+    chunked, n = _analysis(path, "transformer", 1.3)
+    assert widened and n >= 5
+    assert chunked == whole
+
+
+def test_a_seek_decodes_the_pixels_of_a_whole_pass(clips_dir: Path) -> None:
+    # This clip's encoder announces itself in its first SEI, which changes how FFmpeg decodes
+    # every later frame; a chunk that seeks primes the decoder with the first packet.
+    path = clips_dir / "cockatoo.mp4"
+    index = build_index(path)
+    assert index is not None and len(index.keyframes) >= 3
+    whole = np.concatenate([b.tiny for b in FrameStream(path, with_analysis=False)])
+    start = int(index.keyframes[1]) + 5
+    part = np.concatenate([b.tiny for b in FrameStream(path, with_analysis=False,
+                                                       span=index.span(start, 10_000))])
+    assert np.array_equal(part, whole[start:])
+
+
+def test_chunks_that_decode_a_seam_differently_give_way_to_the_whole_video(
+        synthetic_video, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidscene.pipeline import _shot_stage
+
+    path, _ = synthetic_video("chunks-edges", seed=3, **EDGE_VIDEO)
+    whole, _ = _analysis(path, "transformer", None)
+    calls = iter(range(10**9))
+    # Every frame hashes differently each time: neighbouring chunks never agree.
+    monkeypatch.setattr(_shot_stage, "frame_hash", lambda tiny: next(calls))
+    chunked, n = _analysis(path, "transformer", 2.0)
+    assert n == 1 and chunked == whole

@@ -17,7 +17,13 @@ from vidscene.pipeline._executor import (
     create_executor,
 )
 from vidscene.pipeline._local import LocalExecutor, analyze, detect_shots
-from vidscene.pipeline._plan import DEFAULT_CHUNK_SECONDS, Chunk, VideoPlan, plan_video
+from vidscene.pipeline._plan import (
+    DEFAULT_CHUNK_SECONDS,
+    Chunk,
+    VideoPlan,
+    VideoPlanner,
+    plan_video,
+)
 from vidscene.pipeline._runner import JobRunner, RunEvents, VideoOutcome, analyze_videos
 from vidscene.pipeline._scene_stage import SceneStage, VideoChunks
 from vidscene.pipeline._settings import AnalyzeSettings
@@ -46,6 +52,7 @@ __all__ = [
     "VideoChunks",
     "VideoOutcome",
     "VideoPlan",
+    "VideoPlanner",
     "VideoTask",
     "analyze",
     "analyze_videos",

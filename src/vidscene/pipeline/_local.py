@@ -23,11 +23,12 @@ from vidscene.pipeline._executor import (
     TaskOutcome,
     VideoTask,
 )
-from vidscene.pipeline._plan import VideoPlan, plan_attempts, whole_video
+from vidscene.pipeline._plan import VideoPlan, VideoPlanner, whole_video
 from vidscene.pipeline._scene_stage import SceneStage, VideoChunks, decoded_info
 from vidscene.pipeline._settings import AnalyzeSettings
 from vidscene.pipeline._shot_stage import (
     ChunkNotInStep,
+    ChunkResult,
     Progress,
     ShotStage,
     _options,
@@ -63,7 +64,7 @@ def analyze(
     scenes = SceneStage(settings, segmenter=segmenter)
     plan = whole_video(path, info)
     result = shots(plan.chunks[0], progress)
-    return scenes(VideoChunks(plan, [result], elapsed_s=time.perf_counter() - t0))
+    return scenes(VideoChunks(info, [result], elapsed_s=time.perf_counter() - t0))
 
 
 @EXECUTORS.register("local")
@@ -112,42 +113,44 @@ class LocalExecutor(Executor):
         t0 = time.perf_counter()
         shots, scenes = self._stages_for(task.settings)
         shots.setup()
-        plans = plan_attempts(task.path, task.info, shots.geometry,
-                              chunk_seconds=self.chunk_seconds,
-                              sample_fps=task.settings.sample_fps)
-        plan = next(plans)
-        while True:
-            try:
-                results = self._run_chunks(plan, shots, task, listener)
-                break
-            except ChunkNotInStep:
-                plan = next(plans)
-            except SpanMismatch:
-                plan = whole_video(task.path, task.info)
-        item = VideoChunks(plan, results, elapsed_s=time.perf_counter() - t0)
+        planner = VideoPlanner(task.path, task.info, shots.geometry,
+                               chunk_seconds=self.chunk_seconds,
+                               sample_fps=task.settings.sample_fps)
+        plan = planner.plan()
         try:
-            return scenes(item), len(plan.chunks)
-        except ChunkNotInStep:
+            results = self._run_chunks(plan, planner, shots, task, listener)
+            return scenes(VideoChunks(task.info, results, time.perf_counter() - t0)), \
+                len(plan.chunks)
+        except (ChunkNotInStep, SpanMismatch):
+            # A chunk that cannot be made exact, or frames the index did not promise: the
+            # video in one piece is always right.
             if not plan.chunked:
                 raise
-            whole = whole_video(task.path, task.info)
-            results = self._run_chunks(whole, shots, task, listener)
-            return scenes(VideoChunks(whole, results, time.perf_counter() - t0)), 1
+        whole = planner.whole()
+        results = self._run_chunks(whole, planner, shots, task, listener)
+        return scenes(VideoChunks(task.info, results, time.perf_counter() - t0)), 1
 
-    def _run_chunks(self, plan: VideoPlan, shots: ShotStage, task: VideoTask,
-                    listener: Listener) -> list:
+    def _run_chunks(self, plan: VideoPlan, planner: VideoPlanner, shots: ShotStage,
+                    task: VideoTask, listener: Listener) -> list[ChunkResult]:
         total = max(task.info.frame_count, 1)
         done = 0
-
-        def progress(frames: int, expected: int) -> None:
-            if self.is_cancelled(task.job_id):
-                raise Cancelled(f"{task.path}: cancelled")
-            listener.on_progress(task.job_id, min(done + frames - chunk_first, total), total)
-
         results = []
         for chunk in plan.chunks:
-            chunk_first = chunk.start
-            results.append(shots(chunk, progress))
+            def progress(frames: int, expected: int, first: int = chunk.start,
+                         before: int = done) -> None:
+                if self.is_cancelled(task.job_id):
+                    raise Cancelled(f"{task.path}: cancelled")
+                listener.on_progress(task.job_id, min(before + frames - first, total), total)
+
+            while True:
+                try:
+                    results.append(shots(chunk, progress))
+                    break
+                except ChunkNotInStep:  # not in step in time: the same core, decoded wider
+                    wider = planner.widen(chunk)
+                    if wider is None:
+                        raise
+                    chunk = wider
             done = results[-1].frame_count
         return results
 

@@ -20,8 +20,7 @@ it. A video without a usable index, or shorter than two chunks, is one chunk.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from vidscene.analysis import VideoInfo
@@ -61,6 +60,8 @@ class Chunk:
     """Frames past ``stop`` a chunk decodes at most to end the shot open at ``stop``."""
     frames: int = 0
     """The video's frame count by its index (0: not indexed, a whole video)."""
+    scale: int = 1
+    """How many times the detector's warm-up (and the usual tail) this chunk decodes."""
 
     @property
     def last(self) -> bool:
@@ -80,64 +81,78 @@ class VideoPlan:
         return len(self.chunks) > 1
 
 
+WIDENINGS = (4, 16)
+"""Warm-up and tail multipliers a chunk is retried with when it did not fall in step (or
+could not decide its core) in time; after them its video is analysed in one piece."""
+
+
+class VideoPlanner:
+    """Plans one video's chunks, and plans a single chunk again with a longer warm-up and
+    tail when it did not fall in step in time (the other chunks' results stay valid: each is
+    exact on its own). Both executors use it, so they split videos identically."""
+
+    def __init__(self, path: str | Path, info: VideoInfo, geometry: ChunkGeometry, *,
+                 chunk_seconds: float | None, sample_fps: float) -> None:
+        self.path = str(Path(path).resolve())
+        self.info = info
+        self.geometry = geometry
+        self.sample_fps = sample_fps
+        self.index: VideoIndex | None = None
+        self.size = 0
+        if chunk_seconds is not None and geometry.warmup is not None \
+                and info.duration >= 2 * chunk_seconds:
+            self.index = build_index(path)
+        if self.index is not None:
+            n = self.index.frame_count
+            self.fps = n / info.duration if info.duration > 0 else (info.fps or 25.0)
+            self.size = max(1, int(round((chunk_seconds or 0) * self.fps)))
+            if n < 2 * self.size:
+                self.index = None
+
+    def plan(self) -> VideoPlan:
+        """Chunks of about ``chunk_seconds`` (one piece for a short or unindexed video)."""
+        if self.index is None:
+            return self.whole()
+        n = self.index.frame_count
+        starts = list(range(0, n, self.size))
+        if n - starts[-1] < self.size // 2:  # no stub at the end: the last chunk takes it
+            starts.pop()
+        stops: list[int | None] = [*starts[1:], None]
+        return VideoPlan(self.info, tuple(self._chunk(i, a, b, 1)
+                                          for i, (a, b) in enumerate(zip(starts, stops,
+                                                                         strict=True))))
+
+    def widen(self, chunk: Chunk) -> Chunk | None:
+        """The same core with a longer warm-up and tail, or ``None`` once widened enough."""
+        if self.index is None or chunk.scale >= WIDENINGS[-1]:
+            return None
+        scale = next(w for w in WIDENINGS if w > chunk.scale)
+        return self._chunk(chunk.number, chunk.start, chunk.stop, scale)
+
+    def whole(self) -> VideoPlan:
+        return VideoPlan(self.info, (Chunk(self.path, 0, 0, None, None),))
+
+    def _chunk(self, number: int, start: int, stop: int | None, scale: int) -> Chunk:
+        assert self.index is not None and self.geometry.warmup is not None
+        n = self.index.frame_count
+        warmup = self.geometry.warmup * scale
+        # Long enough that a shot still open after it holds a time-sampled frame (so the
+        # scene stage can always pick its keyframes), and a few seconds for the shot to end.
+        max_tail = int(math.ceil(self.fps * max(8.0, 2.0 / self.sample_fps))) * scale
+        align = self.geometry.alignment
+        first = 0 if start == 0 else max(0, (start - warmup) // align * align)
+        limit = n if stop is None else min(n, stop + max_tail + LOOKAHEAD_SLACK * scale)
+        return Chunk(self.path, number, start, stop, self.index.span(first, limit), max_tail,
+                     n, scale)
+
+
 def whole_video(path: str | Path, info: VideoInfo) -> VideoPlan:
     """The plan of a video analysed in one piece."""
     return VideoPlan(info, (Chunk(str(Path(path).resolve()), 0, 0, None, None),))
 
 
 def plan_video(path: str | Path, info: VideoInfo, geometry: ChunkGeometry, *,
-               chunk_seconds: float | None, sample_fps: float,
-               index: VideoIndex | None = None, warmup_scale: int = 1) -> VideoPlan:
-    """Split a video into chunks of about ``chunk_seconds`` (``None``: never split).
-
-    ``warmup_scale`` multiplies the detector's warm-up and the tail (a chunk that did not fall
-    in step in time is planned again with more of both)."""
-    plan = whole_video(path, info)
-    if chunk_seconds is None or geometry.warmup is None or info.duration < 2 * chunk_seconds:
-        return plan
-    index = index or build_index(path)
-    if index is None:
-        return plan
-    n = index.frame_count
-    fps = n / info.duration if info.duration > 0 else (info.fps or 25.0)
-    size = max(1, int(round(chunk_seconds * fps)))
-    if n < 2 * size:
-        return plan
-    warmup = geometry.warmup * warmup_scale
-    # Long enough that a shot still open after it holds a time-sampled frame (so the scene
-    # stage can always pick its keyframes), and a few seconds for the shot to end.
-    max_tail = int(math.ceil(fps * max(8.0, 2.0 / sample_fps))) * warmup_scale
-    starts = list(range(0, n, size))
-    if n - starts[-1] < size // 2:  # no stub at the end: the last chunk takes it
-        starts.pop()
-    chunks = []
-    absolute = str(Path(path).resolve())
-    for number, start in enumerate(starts):
-        stop = starts[number + 1] if number + 1 < len(starts) else None
-        first = 0 if start == 0 else max(0, (start - warmup) // geometry.alignment
-                                          * geometry.alignment)
-        limit = n if stop is None else min(n, stop + max_tail + LOOKAHEAD_SLACK * warmup_scale)
-        chunks.append(Chunk(absolute, number, start, stop, index.span(first, limit), max_tail, n))
-    return replace(plan, chunks=tuple(chunks))
-
-
-WARMUP_SCALES = (1, 4, 16)
-"""Warm-up multipliers tried in turn when a chunk does not fall in step in time."""
-
-
-def plan_attempts(path: str | Path, info: VideoInfo, geometry: ChunkGeometry, *,
-                  chunk_seconds: float | None, sample_fps: float) -> Iterator[VideoPlan]:
-    """The plans to try for a video, in order: chunked with the detector's warm-up, with 4×
-    and 16× that, then in one piece. An executor takes the next one when a chunk raises
-    ``ChunkNotInStep`` (and goes straight to the whole video on a ``SpanMismatch``)."""
-    if chunk_seconds is None or geometry.warmup is None or info.duration < 2 * chunk_seconds:
-        yield whole_video(path, info)
-        return
-    index = build_index(path)
-    for scale in WARMUP_SCALES:
-        plan = plan_video(path, info, geometry, chunk_seconds=chunk_seconds,
-                          sample_fps=sample_fps, index=index, warmup_scale=scale)
-        yield plan
-        if not plan.chunked:
-            return
-    yield whole_video(path, info)
+               chunk_seconds: float | None, sample_fps: float) -> VideoPlan:
+    """Split a video into chunks of about ``chunk_seconds`` (``None``: never split)."""
+    return VideoPlanner(path, info, geometry, chunk_seconds=chunk_seconds,
+                        sample_fps=sample_fps).plan()

@@ -48,8 +48,7 @@ from vidscene.pipeline._plan import (
     Chunk,
     ChunkGeometry,
     VideoPlan,
-    plan_attempts,
-    whole_video,
+    VideoPlanner,
 )
 from vidscene.pipeline._scene_stage import SceneStage, VideoChunks
 from vidscene.pipeline._settings import AnalyzeSettings
@@ -217,7 +216,7 @@ class _Pool:
 @dataclass
 class _Video:
     task: VideoTask
-    plans: Iterator[VideoPlan]
+    planner: VideoPlanner
     plan: VideoPlan
     t0: float = field(default_factory=time.perf_counter)
     results: dict[int, ChunkResult] = field(default_factory=dict)
@@ -421,10 +420,10 @@ class _Batch:
                 self.outcomes.append(TaskOutcome(task, cancelled=True))
                 continue
             try:
-                plans = plan_attempts(task.path, task.info, self.ex.geometry(task.settings),
-                                      chunk_seconds=self.ex.chunk_seconds,
-                                      sample_fps=task.settings.sample_fps)
-                video = _Video(task, plans, next(plans))
+                planner = VideoPlanner(task.path, task.info, self.ex.geometry(task.settings),
+                                       chunk_seconds=self.ex.chunk_seconds,
+                                       sample_fps=task.settings.sample_fps)
+                video = _Video(task, planner, planner.plan())
             except VidsceneError as e:
                 self.outcomes.append(TaskOutcome(task, error=str(e)))
                 continue
@@ -435,14 +434,13 @@ class _Batch:
         for chunk in video.plan.chunks:
             self.chunk_queue.append((video.task.job_id, video.generation, chunk))
 
-    def _replan(self, video: _Video, *, whole: bool = False) -> None:
-        """A chunk did not fall in step (or its index did not match decoding): plan again
-        (longer warm-up, or in one piece) and drop what the old plan produced."""
+    def _whole(self, video: _Video) -> None:
+        """Analyse the video in one piece after all (a chunk that cannot be made exact, or
+        an index that does not match decoding); what the chunks produced is dropped."""
         video.generation += 1
         video.results.clear()
         video.attempts.clear()
-        video.plan = whole_video(video.task.path, video.task.info) if whole \
-            else next(video.plans)
+        video.plan = video.planner.whole()
         self._enqueue(video)
 
     def _end(self, video: _Video, result: Any = None, error: str | None = None,
@@ -504,7 +502,7 @@ class _Batch:
                 break
             self.finish_queue.popleft()
             results = [video.results[c.number] for c in video.plan.chunks]
-            item = VideoChunks(video.plan, results, time.perf_counter() - video.t0)
+            item = VideoChunks(video.task.info, results, time.perf_counter() - video.t0)
             ref = scenes.submit(member, item)
             self.in_flight[ref] = ("finish", video.task.job_id, video.generation, None,
                                    scenes, member)
@@ -518,7 +516,7 @@ class _Batch:
             pool.done(member)
             video = self._current(job_id, generation)
             if video is not None:
-                self._stage_error(video, kind, _cause(e))
+                self._stage_error(video, chunk, _cause(e))
             return
         except errors.RayError as e:  # the worker (or its node) died: another actor takes it
             pool.done(member, dead=True)
@@ -548,11 +546,14 @@ class _Batch:
         video = self.videos.get(job_id)
         return video if video is not None and video.generation == generation else None
 
-    def _stage_error(self, video: _Video, kind: str, cause: BaseException) -> None:
-        if isinstance(cause, SpanMismatch):
-            self._replan(video, whole=True)
-        elif isinstance(cause, ChunkNotInStep):
-            self._replan(video, whole=kind == "finish")
+    def _stage_error(self, video: _Video, chunk: Chunk | None, cause: BaseException) -> None:
+        if isinstance(cause, ChunkNotInStep) and chunk is not None:
+            wider = video.planner.widen(chunk)  # the same core, decoded wider
+            if wider is not None:
+                self.chunk_queue.appendleft((video.task.job_id, video.generation, wider))
+                return
+        if isinstance(cause, SpanMismatch | ChunkNotInStep) and video.plan.chunked:
+            self._whole(video)
         elif isinstance(cause, VidsceneError):
             self._end(video, error=str(cause))
         else:

@@ -15,7 +15,6 @@ import numpy as np
 
 from vidscene import attributes as attrs
 from vidscene.analysis import Analysis, AnalysisResult, Shot, Transition, VideoInfo
-from vidscene.pipeline._plan import VideoPlan
 from vidscene.pipeline._settings import AnalyzeSettings
 from vidscene.pipeline._shot_stage import (
     ChunkNotInStep,
@@ -28,13 +27,14 @@ from vidscene.pipeline._shot_stage import (
 from vidscene.pipeline._stage import Resources, Stage
 from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter
 from vidscene.shots import shots_from_transitions
+from vidscene.video import SpanMismatch
 
 
 @dataclass
 class VideoChunks:
-    """The scene stage's input: a plan and its chunks' results (in chunk order)."""
+    """The scene stage's input: a video's probe and its chunks' results (in chunk order)."""
 
-    plan: VideoPlan
+    info: VideoInfo
     results: list[ChunkResult]
     elapsed_s: float = 0.0
     """Wall time spent on the video before this stage (for ``timing.total_s``)."""
@@ -62,6 +62,7 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         assert self.segmenter is not None
         t0 = time.perf_counter()
         results = sorted(item.results, key=lambda r: r.number)
+        _check_seams(item.info.path, results)
         transitions: list[Transition] = []
         times: list[np.ndarray] = []
         values: dict[str, list[tuple[int, float]]] = {}
@@ -85,7 +86,7 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         if open_start is not None:
             closed.append(self._close(open_start, last.frame_count, open_samples))
 
-        video = decoded_info(item.plan.info, last.frame_count, last.duration, last.fps)
+        video = decoded_info(item.info, last.frame_count, last.duration, last.fps)
         all_times = np.concatenate(times).tolist()
         shots = shots_from_transitions(transitions, video.frame_count, all_times, video.fps,
                                        video.duration)
@@ -125,6 +126,21 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
             raise ChunkNotInStep(f"no sampled frame in the shot [{start}, {end}) that crosses "
                                  "a chunk boundary")
         return close_shot(start, end, mine, self.settings.keyframes_per_shot, self.embedder)
+
+
+def _check_seams(path: str, results: list[ChunkResult]) -> None:
+    """Neighbouring chunks must have decoded the frames they both decoded alike; else a
+    seek gave other pixels than a pass from the start, and the video is analysed whole."""
+    for a, b in zip(results, results[1:], strict=False):
+        lo = max(a.hashed_from, b.hashed_from)
+        hi = min(a.hashed_from + len(a.frame_hashes), b.hashed_from + len(b.frame_hashes))
+        if hi <= lo:
+            continue
+        mine = a.frame_hashes[lo - a.hashed_from:hi - a.hashed_from]
+        theirs = b.frame_hashes[lo - b.hashed_from:hi - b.hashed_from]
+        if not np.array_equal(mine, theirs):
+            first = lo + int(np.argmax(mine != theirs))
+            raise SpanMismatch(f"{path}: frame {first} decodes differently after a seek")
 
 
 def decoded_info(info: VideoInfo, frame_count: int, duration: float, fps: float) -> VideoInfo:

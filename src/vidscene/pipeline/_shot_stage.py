@@ -17,6 +17,7 @@ open at its core's end has not ended within the chunk's tail, its samples are ha
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import io
 import os
@@ -110,6 +111,11 @@ class ChunkResult:
     shots_s: float
     frames_decoded: int
     worker: str = ""
+    hashed_from: int = 0
+    frame_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    """A 64-bit hash of every tiny frame the chunk decoded, from frame ``hashed_from``: the
+    scene stage checks that neighbouring chunks decoded the frames they share alike (a chunk
+    decodes after a seek, a decoder may not give the same pixels there)."""
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:
@@ -259,6 +265,10 @@ def _options(registry: Registry[Any], name: str, **wanted: object) -> dict[str, 
     return {k: v for k, v in wanted.items() if k in params and v is not None}
 
 
+def frame_hash(tiny: np.ndarray) -> int:
+    return int.from_bytes(hashlib.blake2b(tiny.tobytes(), digest_size=8).digest(), "little")
+
+
 def worker_name() -> str:
     """``host:pid`` of this process, recorded in job records."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -316,7 +326,10 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         stop = chunk.stop
         expected = chunk.span.stop if chunk.span is not None else 0
         decided = False
+        hashes: list[int] = []
         for batch in stream:
+            if chunk.span is not None:
+                hashes.extend(frame_hash(frame) for frame in batch.tiny)
             core = slice(max(chunk.start - batch.start, 0),
                          len(batch) if stop is None else max(0, min(len(batch),
                                                                     stop - batch.start)))
@@ -371,4 +384,6 @@ class ShotStage(Stage[Chunk, ChunkResult]):
             decode_s=time.perf_counter() - t0 - t_detect, shots_s=t_detect,
             frames_decoded=stream.frame_count - (chunk.span.keyframe if chunk.span else 0),
             worker=worker_name(),
+            hashed_from=chunk.span.start if chunk.span is not None else 0,
+            frame_hashes=np.asarray(hashes, np.uint64),
         )

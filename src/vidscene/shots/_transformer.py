@@ -241,10 +241,10 @@ class TransformerShotDetector(ShotDetector):
     """Learned detector (see module doc); ``weights`` defaults to the shipped model."""
 
     name = "transformer"
-    chunk_warmup = 128
-    """Enough for the window grid's margin and, on almost any footage, a quiet stretch where
-    decoding falls in step (:func:`quiet_point`); a chunk that finds none in time is rerun
-    with a longer warm-up."""
+    chunk_warmup = 64
+    """With the grid's alignment, 64 to 127 frames before the chunk's core: enough for the
+    window margin and, on almost any footage, a quiet stretch where decoding falls in step
+    (:func:`quiet_point`); a chunk that finds none in time is decoded again, wider."""
 
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
                  gradual_threshold: float | None = None, margin: int = 16,

@@ -194,6 +194,7 @@ class FrameStream:
             self.duration = stream_duration(container, stream)
             w, h = stream.codec_context.width, stream.codec_context.height
             if self.span is not None and self.span.keyframe > 0:
+                self._prime(container, stream)
                 try:
                     container.seek(int(self.span.pts[0]), stream=stream, backward=True,
                                    any_frame=False)
@@ -202,6 +203,18 @@ class FrameStream:
             yield from self._batches(container, stream, w, h)
 
     # -- internals -------------------------------------------------------------------------
+    def _prime(self, container: av.container.InputContainer, stream: av.VideoStream) -> None:
+        """Decode the stream's first packet before seeking. Decoders learn things from the
+        start of a stream that change how later frames decode (FFmpeg's H.264 decoder reads
+        the encoder's version from the first SEI and works around that encoder's bugs), so
+        without this a seek can give other pixels than a pass from the start."""
+        try:
+            for packet in container.demux(stream):
+                packet.decode()
+                break
+        except av.error.FFmpegError:
+            pass  # a bad first packet: the frame checks below decide whether the span is usable
+
     def _frames(self, container: av.container.InputContainer, stream: av.VideoStream
                 ) -> Iterator[av.VideoFrame]:
         """Decoded frames, from a producer thread when ``threads`` is set."""
