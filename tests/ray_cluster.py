@@ -45,20 +45,29 @@ def env() -> dict[str, str]:
 
 
 class RayCluster:
-    """``ray start --head`` plus ``workers`` more nodes, ``cpus`` CPUs each."""
+    """``ray start --head`` plus ``workers`` more nodes, ``cpus`` CPUs each.
 
-    def __init__(self, port: int, workers: int = 1, cpus: int = 1) -> None:
+    ``pin``: per node (head first), the CPU list ``taskset`` confines it to, so each node's
+    worker processes use only their own share of the machine (benchmarks)."""
+
+    def __init__(self, port: int, workers: int = 1, cpus: int = 1,
+                 pin: list[str] | None = None) -> None:
         self.port = port
         self.address = f"127.0.0.1:{port}"
         self.root = Path(tempfile.mkdtemp(prefix="vsray", dir="/tmp"))
         self.nodes: list[subprocess.Popen[bytes]] = []
         ray = str(Path(sys.executable).parent / "ray")
-        self._start([ray, "start", "--head", "--port", str(port), "--num-cpus", str(cpus),
-                     "--include-dashboard=false", "--temp-dir", str(self.root / "h"),
-                     "--block"], "head")
+
+        def pinned(node: int, command: list[str]) -> list[str]:
+            return ["taskset", "-c", pin[node], *command] if pin else command
+
+        self._start(pinned(0, [ray, "start", "--head", "--port", str(port), "--num-cpus",
+                               str(cpus), "--include-dashboard=false", "--temp-dir",
+                               str(self.root / "h"), "--block"]), "head")
         for i in range(workers):
-            self._start([ray, "start", "--address", self.address, "--num-cpus", str(cpus),
-                         "--temp-dir", str(self.root / f"w{i}"), "--block"], f"worker{i}")
+            self._start(pinned(i + 1, [ray, "start", "--address", self.address,
+                                       "--num-cpus", str(cpus), "--temp-dir",
+                                       str(self.root / f"w{i}"), "--block"]), f"worker{i}")
 
     def _start(self, command: list[str], name: str) -> None:
         log = self.root / f"{name}.log"
@@ -72,6 +81,23 @@ class RayCluster:
                 self.stop()
                 raise RuntimeError(f"ray start ({name}) failed: {log.read_text()[-2000:]}")
             time.sleep(0.2)
+
+    def rss_mib(self) -> float:
+        """Resident memory of every process of the cluster (the nodes' process groups)."""
+        total = 0
+        groups = {proc.pid for proc in self.nodes}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.getpgid(int(entry.name)) not in groups:
+                    continue
+                for line in (entry / "status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except (OSError, ValueError):
+                continue
+        return total / 1024
 
     def raylet_pid(self, node: int) -> int:
         """The raylet process of node ``node`` (0 is the head)."""

@@ -459,3 +459,26 @@ def test_two_handles_on_one_file_see_each_other(tmp_path: Path) -> None:
         assert found is not None and found.id == analysis_id
         reader.delete(analysis_id)
         assert writer.list() == []
+
+
+# -- MongoDB specifics -----------------------------------------------------------------------
+
+
+def test_mongodb_keeps_keyframes_as_gridfs_files_any_reader_opens(mongo_url: str) -> None:
+    import gridfs
+    import pymongo
+
+    with open_store(mongo_url) as store:
+        analysis_id = store.save(make_result(), KEY)
+        replaced = store.save(make_result(thumbnails={7: b"\xff\xd8seven"}), KEY)
+    assert replaced == analysis_id
+    with pymongo.MongoClient(mongo_url) as client:
+        db = client.get_default_database()
+        files = list(gridfs.GridFS(db, collection="keyframes").find(
+            {"metadata.analysis_id": analysis_id}))
+        assert [(f.metadata["frame"], f.read()) for f in files] == [(7, b"\xff\xd8seven")]
+        [doc] = list(db.analyses.find({}, {"analysis": 0}))
+        assert doc["_id"] == analysis_id and doc["shot_count"] == 3
+        indexes = db.analyses.index_information()
+        assert any(ix.get("unique") and [k for k, _ in ix["key"]] == ["sha256", "settings_key"]
+                   for ix in indexes.values())

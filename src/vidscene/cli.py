@@ -69,6 +69,8 @@ SCENES_HELP = ("Scene segmenter: transformer (learned shot-sequence model over t
                "keyframes, the default), osg (optimal sequential grouping) or stg (scene "
                "transition graph); the last two need no PyTorch.")
 _DEFAULTS = AnalyzeSettings()
+_NEVER = float("inf")
+"""A chunk length no video reaches: ``--chunk-seconds 0``."""
 
 
 def _fail(message: str) -> None:
@@ -184,10 +186,9 @@ def analyze_cmd(
         "(auto, HOST:PORT or ray://HOST:PORT). Default: start Ray on this machine for the "
         "run.", show_default=False)] = None,
     chunk_seconds: Annotated[float | None, typer.Option(
-        "--chunk-seconds", min=2.0, help="With --executor ray: split videos at least twice "
-        "this long into chunks analysed in parallel (default "
-        f"{DEFAULT_CHUNK_SECONDS:g}; the results are the same as unsplit).",
-        show_default=False)] = None,
+        "--chunk-seconds", min=0.0, help="Split videos at least twice this long into chunks "
+        f"analysed in parallel (--executor ray: default {DEFAULT_CHUNK_SECONDS:g}; 0: never; "
+        "the results are the same as unsplit).", show_default=False)] = None,
     max_streams: Annotated[int | None, typer.Option(
         "--max-streams", min=1, help="With --executor ray: at most this many shot-stage "
         "workers (default: as many as the cluster's CPUs allow).", show_default=False)] = None,
@@ -229,10 +230,14 @@ def analyze_cmd(
             if attributes else None,
         )
         _check_names(settings)
+        if chunk_seconds is not None and 0 < chunk_seconds < 2:
+            raise ConfigError("--chunk-seconds must be 0 (never split) or at least 2")
         options: dict[str, object] = {}
         if executor == "ray":
-            options = {"address": ray_address, "chunk_seconds": chunk_seconds,
-                       "max_actors": max_streams, "min_actors": min_streams}
+            options = {"address": ray_address, "max_actors": max_streams,
+                       "min_actors": min_streams}
+            if chunk_seconds is not None:
+                options["chunk_seconds"] = chunk_seconds or _NEVER
         elif ray_address or max_streams:
             raise ConfigError("--ray-address and --max-streams need --executor ray")
         elif chunk_seconds:
