@@ -124,11 +124,18 @@ def build_long(clips: Path, dest: Path, log: Callable[[str], None],
                size: tuple[int, int] = (1280, 720)) -> Path:
     """Encode the long composite once (H.264, CRF 23, 25 fps, every frame scaled to ``size``);
     reused from the cache."""
+    return encode_concat([clips / name for name in LONG_SOURCES], dest, log, size)
+
+
+def encode_concat(sources: Sequence[Path], dest: Path, log: Callable[[str], None],
+                  size: tuple[int, int], frames: int | None = None) -> Path:
+    """Encode ``sources`` one after another (H.264, CRF 23, 25 fps, every frame scaled to
+    ``size``), looping over them until ``frames`` frames (``None``: once through); cached."""
     if dest.is_file():
         return dest
     import av
 
-    log(f"encoding {dest.name} from {', '.join(LONG_SOURCES)} (once)")
+    log(f"encoding {dest.name} from {', '.join(p.name for p in sources)} (once)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_suffix(".partial.mp4")
     with av.open(str(partial), "w") as out:
@@ -136,16 +143,21 @@ def build_long(clips: Path, dest: Path, log: Callable[[str], None],
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.options = {"crf": "23", "preset": "veryfast"}
         count = 0
-        for name in LONG_SOURCES:
-            with av.open(str(clips / name)) as src:
-                video = src.streams.video[0]
-                video.thread_type = "AUTO"
-                for frame in src.decode(video):
-                    scaled = frame.reformat(size[0], size[1], format="yuv420p")
-                    scaled.pts, scaled.time_base = count, Fraction(1, 25)
-                    count += 1
-                    for packet in stream.encode(scaled):
-                        out.mux(packet)
+        while count < (frames or 1):
+            for source in sources:
+                with av.open(str(source)) as src:
+                    video = src.streams.video[0]
+                    video.thread_type = "AUTO"
+                    for frame in src.decode(video):
+                        if frames is not None and count >= frames:
+                            break
+                        scaled = frame.reformat(size[0], size[1], format="yuv420p")
+                        scaled.pts, scaled.time_base = count, Fraction(1, 25)
+                        count += 1
+                        for packet in stream.encode(scaled):
+                            out.mux(packet)
+            if frames is None:
+                break
         for packet in stream.encode(None):
             out.mux(packet)
     partial.rename(dest)

@@ -76,7 +76,8 @@ class StageActor:
         import ray
 
         self.stage = stage
-        self.stage.setup()
+        warm_up = getattr(stage, "warm_up", None)
+        (warm_up if callable(warm_up) else stage.setup)()
         self.node = ray.get_runtime_context().get_node_id()
         self.worker = worker_name()
 
@@ -384,6 +385,12 @@ class _Batch:
         self.counts: dict[str, int] = {}
 
     def run(self) -> Iterator[TaskOutcome]:
+        # Start the actors the first videos will need now, side by side: each takes seconds
+        # (PyTorch, the models), and the planner waits for the first to learn the detector's
+        # chunk needs.
+        for task in list(self.waiting)[:1]:
+            shots, _ = self.ex.pools(task.settings)
+            shots.scale(len(self.waiting) * self.ex.queue_depth)
         while True:
             self._plan()
             while self.outcomes:

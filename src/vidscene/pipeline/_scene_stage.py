@@ -57,6 +57,14 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
                 threads=self.resources.threads or None, device=self.resources.device))
         self.embedder = self.segmenter.keyframe_embedder()
 
+    def warm_up(self) -> None:
+        """Load the segmenter's model now rather than on the first video (a worker that
+        starts ahead of its work hides the load)."""
+        self.setup()
+        load = getattr(self.segmenter, "model", None)
+        if callable(load):
+            load()
+
     def __call__(self, item: VideoChunks) -> AnalysisResult:
         self.setup()
         assert self.segmenter is not None
