@@ -69,6 +69,10 @@ def test_pools_grow_with_the_backlog_and_shrink_when_idle(ray_session: Any) -> N
     resources = Resources(num_cpus=1.0, threads=1)
     pool = _Pool(ray_session, "shots", ShotStage(LIGHT, resources), resources, min_size=1,
                  max_size=None, depth=2, idle_s=0.5)
+    deadline = time.monotonic() + 30
+    while ray_session.cluster_resources().get("CPU") != 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the node's resources may register a moment after start
+    assert pool._limit() == 2  # what the cluster's CPUs hold
     try:
         pool.scale(10)  # ten chunks waiting: as many actors as the two CPUs hold
         assert len(pool.members) == 2

@@ -194,6 +194,16 @@ def analyze_cmd(
         "workers (default: as many as the cluster's CPUs allow).", show_default=False)] = None,
     min_streams: Annotated[int, typer.Option(
         "--min-streams", min=0, help="With --executor ray: workers kept even when idle.")] = 1,
+    cpus_per_stream: Annotated[float, typer.Option(
+        "--cpus-per-stream", min=0.1, help="With --executor ray: CPUs each shot-stage worker "
+        "asks Ray for (and threads it uses).")] = 1.0,
+    gpus_per_stream: Annotated[float | None, typer.Option(
+        "--gpus-per-stream", min=0.0, help="With --executor ray: the share of a GPU each "
+        "shot-stage worker asks for (default 0.25 when the cluster has GPUs, else none).",
+        show_default=False)] = None,
+    model_batch: Annotated[int, typer.Option(
+        "--model-batch", min=0, help="With --executor ray: detector windows per model call "
+        "(0: from the hardware: 1 on a CPU, 32 on a GPU).")] = 0,
     db: DbOption = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse again even if the store "
                                         "has a result for this file and these settings.")]
@@ -235,11 +245,13 @@ def analyze_cmd(
         options: dict[str, object] = {}
         if executor == "ray":
             options = {"address": ray_address, "max_actors": max_streams,
-                       "min_actors": min_streams}
+                       "min_actors": min_streams, "num_cpus": cpus_per_stream,
+                       "num_gpus": gpus_per_stream, "batch": model_batch}
             if chunk_seconds is not None:
                 options["chunk_seconds"] = chunk_seconds or _NEVER
-        elif ray_address or max_streams:
-            raise ConfigError("--ray-address and --max-streams need --executor ray")
+        elif ray_address or max_streams or gpus_per_stream is not None or model_batch:
+            raise ConfigError("--ray-address, --max-streams, --gpus-per-stream and "
+                              "--model-batch need --executor ray")
         elif chunk_seconds:
             options = {"chunk_seconds": chunk_seconds}
         runner_executor = create_executor(executor, **options)

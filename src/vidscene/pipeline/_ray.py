@@ -150,9 +150,11 @@ class _Pool:
         for _ in range(min(wanted, self._limit() - len(self.members))):
             self._start_one()
             changed = True
+        if backlog:  # work waits: no actor is idle for long
+            return changed
         now = time.monotonic()
         for m in list(self.members):
-            if len(self.members) <= max(self.min_size, 1 if backlog else 0):
+            if len(self.members) <= self.min_size:
                 break
             if m.ready and m.busy == 0 and now - m.idle_since > self.idle_s:
                 self.ray.kill(m.handle)
@@ -171,6 +173,7 @@ class _Pool:
                 try:
                     self.ray.get(ref)
                     m.ready = True
+                    m.idle_since = time.monotonic()
                     self._failures = 0
                 except self.ray.exceptions.RayError as e:
                     self.members.remove(m)  # a dead actor: the next scale starts another
@@ -239,7 +242,9 @@ class RayExecutor(Executor):
     ``address``: a cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``), or ``None`` to start
     Ray on this machine for the run. ``chunk_seconds``: chunk length for long videos (``None``:
     never split). ``num_cpus`` / ``num_gpus``: what each shot-stage actor asks for (GPUs: a
-    quarter of one by default when the cluster has any, so four detectors share it).
+    quarter of one by default when the cluster has any, so four detectors share it); its
+    threads follow its CPUs. ``batch``: detector windows per model call (0: from the
+    hardware, see :class:`Resources`).
     """
 
     name = "ray"
@@ -247,7 +252,7 @@ class RayExecutor(Executor):
     def __init__(self, *, address: str | None = None,
                  chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS, min_actors: int = 1,
                  max_actors: int | None = None, num_cpus: float = 1.0,
-                 num_gpus: float | None = None, scene_cpus: float = 0.0,
+                 num_gpus: float | None = None, scene_cpus: float = 0.0, batch: int = 0,
                  queue_depth: int = 2, max_attempts: int = 3, idle_s: float = 30.0,
                  init_options: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -255,6 +260,7 @@ class RayExecutor(Executor):
         self.chunk_seconds = chunk_seconds
         self.min_actors, self.max_actors = min_actors, max_actors
         self.num_cpus, self.num_gpus, self.scene_cpus = num_cpus, num_gpus, scene_cpus
+        self.batch = batch
         self.queue_depth, self.max_attempts, self.idle_s = queue_depth, max_attempts, idle_s
         self.init_options = dict(init_options or {})
         self._ray: Any = None
@@ -334,7 +340,7 @@ class RayExecutor(Executor):
             gpus = float(ray.cluster_resources().get("GPU", 0.0))
             num_gpus = self.num_gpus if self.num_gpus is not None else (0.25 if gpus else 0.0)
             shots = Resources(self.num_cpus, num_gpus, max(1, int(self.num_cpus)),
-                              "cuda" if num_gpus else "cpu")
+                              "cuda" if num_gpus else "cpu", self.batch)
             scenes = Resources(self.scene_cpus, 0.0, 1, "cpu")
             self._pools[key] = (
                 _Pool(ray, "shots", ShotStage(settings, shots), shots,

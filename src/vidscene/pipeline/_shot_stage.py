@@ -305,9 +305,10 @@ class ShotStage(Stage[Chunk, ChunkResult]):
 
     def new_detector(self) -> ShotDetector:
         s, r = self.settings, self.resources
+        batch = r.batch or (32 if r.device != "cpu" else None)
         return DETECTORS.create(s.detector, **_options(
             DETECTORS, s.detector, weights=s.shot_model, threads=r.threads or None,
-            device=r.device, windows_per_call=32 if r.device != "cpu" else None))
+            device=r.device, windows_per_call=batch))
 
     def __call__(self, chunk: Chunk, progress: Progress | None = None) -> ChunkResult:
         self.setup()

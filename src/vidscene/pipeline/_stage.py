@@ -32,6 +32,10 @@ class Resources:
     num_gpus: float = 0.0
     threads: int = 0
     device: str = "cpu"
+    batch: int = 0
+    """How many model inputs (the detector's 96-frame windows) one call takes; 0: from the
+    hardware (1 on a CPU, where batching gains nothing and keeps every run's numbers equal;
+    32 on a GPU)."""
 
 
 class Stage(ABC, Generic[In, Out]):

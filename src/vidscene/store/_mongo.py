@@ -194,11 +194,18 @@ class MongoStore(ResultStore):
         j.create_index("key")
 
     def _next(self, name: str) -> int:
-        doc = self._db.counters.find_one_and_update(
-            {"_id": name}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=self._pymongo.ReturnDocument.AFTER)
-        assert doc is not None  # upsert=True always returns the document
-        return int(doc["seq"])
+        """The next number of a counter (save order, which breaks ties between saves in the
+        same microsecond). Two first upserts racing may collide: the loser tries again."""
+        for _ in range(5):
+            try:
+                doc = self._db.counters.find_one_and_update(
+                    {"_id": name}, {"$inc": {"seq": 1}}, upsert=True,
+                    return_document=self._pymongo.ReturnDocument.AFTER)
+            except self._pymongo.errors.DuplicateKeyError:
+                continue
+            if doc is not None:
+                return int(doc["seq"])
+        raise StoreError(f"{self.url}: the {name} counter could not be advanced")
 
     def _write_thumbnails(self, analysis_id: str, version: str,
                           thumbnails: dict[int, bytes]) -> None:
@@ -256,9 +263,8 @@ class MongoStore(ResultStore):
         return AnalysisResult(analysis, thumbnails, doc["_id"])
 
     def _resolve(self, id: str) -> str:
-        prefix = prefix_pattern(id)  # hex only, so safe in a regular expression
-        ids = [d["_id"] for d in self._db.analyses.find({"_id": {"$regex": f"^{prefix}"}},
-                                                        {"_id": 1})]
+        prefix = prefix_pattern(id)
+        ids = [d["_id"] for d in self._db.analyses.find(_prefix_range(prefix), {"_id": 1})]
         return unique_match(prefix, sorted(ids))
 
     @contextmanager
@@ -289,6 +295,12 @@ class MongoStore(ResultStore):
 
     def __repr__(self) -> str:
         return f"MongoStore({self.url!r})"
+
+
+def _prefix_range(prefix: str) -> dict[str, Any]:
+    """Ids (lowercase hex) that start with ``prefix``, as a range the ``_id`` index serves
+    ("g" sorts after every hex digit); a regular expression would scan the collection."""
+    return {"_id": {"$gte": prefix, "$lt": prefix + "g"}}
 
 
 def _one_line(e: BaseException) -> str:
@@ -387,8 +399,7 @@ class MongoJobs(JobStore):
 
     def _ids(self, prefix: str) -> builtins.list[str]:
         with self._store._use():
-            return [d["_id"] for d in self._jobs.find({"_id": {"$regex": f"^{prefix}"}},
-                                                      {"_id": 1})]
+            return [d["_id"] for d in self._jobs.find(_prefix_range(prefix), {"_id": 1})]
 
     def _cas(self, job_id: str, states: frozenset[str], changes: dict[str, Any],
              owner: str | None = None) -> Job | None:
