@@ -333,6 +333,17 @@ def part_overhead(clips: Path, tiny_count: int) -> dict[str, Any]:
         results["ray_many_tiny_s"] = round(statistics.median(many), 2)
 
     with_cluster("ray-2x1cpu", body)
+    # What the driver does per video before any worker sees it: hash and probe the file,
+    # index its packets (for chunks).
+    from vidscene.video import build_index, probe
+
+    driver = []
+    for path in batch_videos(clips, quick=len(tiny) < 10):
+        t0 = time.perf_counter()
+        probe(path)
+        build_index(path)
+        driver.append(time.perf_counter() - t0)
+    results["driver_per_video_s"] = round(statistics.median(driver), 4)
     one = [analyze(tiny[:1], [])["seconds"] for _ in range(3)]
     many = [analyze(tiny, [])["seconds"] for _ in range(3)]
     results["local_one_tiny_s"] = round(statistics.median(one), 2)
@@ -415,9 +426,22 @@ def part_store(count: int, mongo_url: str) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 store.list()
                 list_ms = (time.perf_counter() - t0) * 1000
+                # A job's life in records: claim, start, three progress writes, finish.
+                from vidscene.store import new_job
+
+                lives = []
+                for i in range(50):
+                    t0 = time.perf_counter()
+                    job, _ = store.jobs.claim(new_job(f"/v/{i}", f"{i}:{key}", {}, "ray"))
+                    job = store.jobs.start(job) or job
+                    for done in (10, 20, 30):
+                        job = store.jobs.update(job, frames_done=done) or job
+                    store.jobs.finish(job, "done", analysis_id=ids[0])
+                    lives.append(time.perf_counter() - t0)
                 results[name] = {"save_ms": round(statistics.median(saves) * 1000, 2),
                                  "get_ms": round(statistics.median(gets) * 1000, 2),
-                                 "list_ms": round(list_ms, 1), "query_ms": query_s}
+                                 "list_ms": round(list_ms, 1), "query_ms": query_s,
+                                 "job_ms": round(statistics.median(lives) * 1000, 2)}
                 log(f"store {name}: save {results[name]['save_ms']} ms, "
                     f"get {results[name]['get_ms']} ms")
     return results
@@ -447,28 +471,27 @@ def start_mongo(root: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def model(results: dict[str, Any]) -> list[list[str]]:
-    """Throughput on N one-CPU nodes: each node adds what one worker did; the driver, the
-    scene stage and the store cost a fixed time per video and per chunk."""
+    """Throughput on N one-CPU nodes: each node adds what one worker did, until the driver
+    (which probes, indexes, records and saves every video itself) or the store is the limit.
+    Scene-stage actors grow with their backlog like the shot stage's, so they are not one."""
     batch = results.get("batch", {})
     over = results.get("overhead", {})
     store = results.get("store", {})
     one = batch.get("ray-1x1cpu", {}).get("throughput")
-    if not one:
+    if not one or "driver_per_video_s" not in over or "mongodb" not in store:
         return []
-    per_video_s = over.get("ray_per_video_s", 0.0)  # driver + scenes + store, per video
     video_s = batch["video_seconds"] / batch["videos"]
-    mongo_save = store.get("mongodb", {}).get("save_ms", 0.0) / 1000
     rows = []
-    for n in (1, 2, 4, 8, 16, 32, 64):
-        workers = n * one
-        # The driver handles one video at a time: at most video_s / per_video_s video
-        # seconds per second, whatever the cluster.
-        driver = video_s / per_video_s if per_video_s > 0 else float("inf")
-        store_cap = video_s / mongo_save if mongo_save > 0 else float("inf")
-        limit = min(workers, driver, store_cap)
-        which = ("workers (decode + models)" if limit == workers else
-                 "driver (probe, plan, per-video round trips)" if limit == driver else "store")
-        rows.append([str(n), f"{workers:.1f}", f"{limit:.1f}", which])
+    for name in ("sqlite", "mongodb"):
+        per_video = (over["driver_per_video_s"] + store[name]["save_ms"] / 1000
+                     + store[name]["job_ms"] / 1000)
+        cap = video_s / per_video
+        for n in (1, 2, 4, 8, 16, 32, 64, 128):
+            workers = n * one
+            limit = min(workers, cap)
+            rows.append([name, str(n), f"{workers:,.0f}", f"{limit:,.0f}",
+                         "workers (decode + models)" if workers <= cap else
+                         f"driver + {name} ({per_video * 1000:.0f} ms a video)"])
     return rows
 
 
@@ -553,7 +576,9 @@ def render(info: dict[str, Any], results: dict[str, Any]) -> str:
         rows = [["save (one analysis + keyframes)", f"{s['save_ms']:.1f} ms",
                  f"{m['save_ms']:.1f} ms"],
                 ["get by id", f"{s['get_ms']:.1f} ms", f"{m['get_ms']:.1f} ms"],
-                ["list all", f"{s['list_ms']:.0f} ms", f"{m['list_ms']:.0f} ms"]]
+                ["list all", f"{s['list_ms']:.0f} ms", f"{m['list_ms']:.0f} ms"],
+                ["a job's records (claim, start, 3 updates, finish)", f"{s['job_ms']:.1f} ms",
+                 f"{m['job_ms']:.1f} ms"]]
         for q in s["query_ms"]:
             rows.append([f"query `{q}` (100 rows at most)", f"{s['query_ms'][q]:.0f} ms",
                          f"{m['query_ms'][q]:.0f} ms"])
@@ -564,8 +589,16 @@ def render(info: dict[str, Any], results: dict[str, Any]) -> str:
                   ""]
     rows = model(results)
     if rows:
+        video_s = results["batch"]["video_seconds"] / results["batch"]["videos"]
         parts += ["### Throughput on N nodes (a model from the figures above)", "",
-                  _report.table(["1-CPU nodes", "workers alone (video s / s)",
+                  f"For videos like the batch's ({video_s / 60:.0f} min each): each 1-CPU node "
+                  "adds what one worker did above; the driver probes, indexes, records and "
+                  "saves every video itself, one after another (measured: "
+                  f"{results['overhead']['driver_per_video_s'] * 1000:.0f} ms to hash, probe "
+                  "and index a video, plus the store's save and job-record times above). "
+                  "Chunk calls (~1 ms each) and the scene stage (actors that grow with their "
+                  "queue) are far from limits.", "",
+                  _report.table(["store", "1-CPU nodes", "workers alone (video s / s)",
                                  "expected (video s / s)", "what limits it"], rows), ""]
     return "\n".join(parts)
 

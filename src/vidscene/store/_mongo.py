@@ -297,9 +297,15 @@ class MongoStore(ResultStore):
         return f"MongoStore({self.url!r})"
 
 
+_ID_LENGTH = 32
+
+
 def _prefix_range(prefix: str) -> dict[str, Any]:
-    """Ids (lowercase hex) that start with ``prefix``, as a range the ``_id`` index serves
-    ("g" sorts after every hex digit); a regular expression would scan the collection."""
+    """Ids (lowercase hex) that start with ``prefix``: a whole id exactly (the ``_id`` index
+    finds it on every server), a shorter prefix as a range ("g" sorts after every hex digit),
+    which MongoDB serves from the index too (SecantusDB scans for it)."""
+    if len(prefix) >= _ID_LENGTH:
+        return {"_id": prefix}
     return {"_id": {"$gte": prefix, "$lt": prefix + "g"}}
 
 
