@@ -282,7 +282,9 @@ def analyze_cmd(
             bar.remove_task(tasks.pop(outcome.path))
         if outcome.result is None:
             failed += 1
-            _fail(outcome.error or "failed")
+            message = outcome.error or "failed"
+            _fail(message if message.startswith(outcome.path) else
+                  f"{outcome.path}: {message}")
             return
         result = outcome.result
         if outcome.reused and not quiet:

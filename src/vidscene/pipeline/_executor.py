@@ -119,9 +119,6 @@ class Executor(ABC):
         with self._lock:
             return job_id in self._cancelled
 
-    def describe(self) -> str:
-        return self.name
-
     def __enter__(self) -> Self:
         self.start()
         return self

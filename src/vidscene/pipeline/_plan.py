@@ -63,10 +63,6 @@ class Chunk:
     scale: int = 1
     """How many times the detector's warm-up (and the usual tail) this chunk decodes."""
 
-    @property
-    def last(self) -> bool:
-        return self.stop is None
-
 
 @dataclass(frozen=True)
 class VideoPlan:
@@ -130,7 +126,7 @@ class VideoPlanner:
         return self._chunk(chunk.number, chunk.start, chunk.stop, scale)
 
     def whole(self) -> VideoPlan:
-        return VideoPlan(self.info, (Chunk(self.path, 0, 0, None, None),))
+        return whole_video(self.path, self.info)
 
     def _chunk(self, number: int, start: int, stop: int | None, scale: int) -> Chunk:
         assert self.index is not None and self.geometry.warmup is not None

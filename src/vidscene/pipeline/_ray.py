@@ -268,9 +268,6 @@ class RayExecutor(Executor):
         self._pools: dict[str, tuple[_Pool, _Pool]] = {}
         self._geometry: dict[str, ChunkGeometry] = {}
 
-    def describe(self) -> str:
-        return f"ray ({self.address or 'local instance'})"
-
     # -- connection ------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -104,12 +104,10 @@ class ChunkResult:
     """Frames numbered up to the core's end (the last chunk: the video's decoded count)."""
     duration: float
     fps: float
-    analysis_size: tuple[int, int]
     detector: str
     attribute_models: dict[str, str]
     decode_s: float
     shots_s: float
-    frames_decoded: int
     worker: str = ""
     hashed_from: int = 0
     frame_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
@@ -379,11 +377,10 @@ class ShotStage(Stage[Chunk, ChunkResult]):
             shots=builder.closed, head=builder.head, opened_at=builder.opened_at,
             tail=tail, tail_start=tail_start, values=values,
             frame_count=end, duration=stream.duration if stop is None else 0.0,
-            fps=stream.fps, analysis_size=stream.analysis_size,
+            fps=stream.fps,
             detector=detector.describe(),
             attribute_models={f"attribute {a.name}": a.model for a in self.measures if a.model},
             decode_s=time.perf_counter() - t0 - t_detect, shots_s=t_detect,
-            frames_decoded=stream.frame_count - (chunk.span.keyframe if chunk.span else 0),
             worker=worker_name(),
             hashed_from=chunk.span.start if chunk.span is not None else 0,
             frame_hashes=np.asarray(hashes, np.uint64),
