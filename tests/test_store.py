@@ -89,6 +89,29 @@ def fix_ids(monkeypatch: pytest.MonkeyPatch, ids: list[str]) -> None:
         monkeypatch.setattr(module, "new_id", lambda: next(queue))
 
 
+# -- keyed records (the HTTP service's tokens, sessions, idempotency keys) --------------------
+
+
+def test_records_create_once_put_get_delete_list(store: ResultStore) -> None:
+    records = store.records
+    assert records.get("tokens", "abc") is None
+    assert records.create("tokens", "abc", {"name": "ci", "n": 1}) is True
+    assert records.create("tokens", "abc", {"name": "other"}) is False  # first one kept
+    assert records.get("tokens", "abc") == {"name": "ci", "n": 1}
+    records.put("tokens", "abc", {"name": "ci", "n": 2})
+    records.put("tokens", "0ab", {"name": "early"})
+    records.put("sessions", "abc", {"kind": "not a token"})
+    assert records.list("tokens") == [("0ab", {"name": "early"}), ("abc", {"name": "ci", "n": 2})]
+    got = records.get("tokens", "abc")
+    assert got is not None
+    got["n"] = 99  # a copy: changing it changes nothing stored
+    assert records.get("tokens", "abc") == {"name": "ci", "n": 2}
+    assert records.delete("tokens", "abc") is True
+    assert records.delete("tokens", "abc") is False
+    assert [k for k, _ in records.list("tokens")] == ["0ab"]
+    assert records.list("sessions") == [("abc", {"kind": "not a token"})]
+
+
 # -- round trip, find, replace ---------------------------------------------------------------
 
 

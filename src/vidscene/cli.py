@@ -499,12 +499,15 @@ def _mount_subcommands() -> None:
     from vidscene.jobs_cli import jobs_app, search_cmd
     from vidscene.models_cli import models_app
     from vidscene.prune_cli import PRUNE_TRAIN_HELP, prune_train_cmd
+    from vidscene.server_cli import serve_cmd, tokens_app
     from vidscene.train.cli import train_app
 
     app.add_typer(train_app, name="train")
     app.add_typer(models_app, name="models")
     app.add_typer(jobs_app, name="jobs")
     app.command("search")(search_cmd)
+    app.command("serve")(serve_cmd)
+    app.add_typer(tokens_app, name="tokens")
     app.command("prune-train", help=PRUNE_TRAIN_HELP)(prune_train_cmd)
 
 

@@ -86,6 +86,12 @@ class JobRunner:
         self._started_at: dict[str, float] = {}
         self._counts: dict[str, int] = {}  # working copies of each stage, as last reported
 
+    @property
+    def stream_counts(self) -> dict[str, int]:
+        """Working copies of each stage, as the executor last reported them."""
+        with self._lock:
+            return dict(self._counts)
+
     # -- entry points ----------------------------------------------------------------------
 
     def run(self, paths: Sequence[str | Path], settings: AnalyzeSettings
@@ -120,19 +126,34 @@ class JobRunner:
     def retry(self, job_id: str) -> VideoOutcome:
         """Run a failed or cancelled job again (same id, one more attempt)."""
         job = self.store.jobs.requeue(job_id, this_process())
-        settings = AnalyzeSettings.from_dict(job.settings)
-        try:
-            info = probe(job.path)
-        except VideoError as e:
-            failed = self.store.jobs.finish(job, "failed", error=str(e)) or job
-            return self._report(VideoOutcome(job.path, failed))
-        job = self.store.jobs.update(job, frames_total=info.frame_count,
-                                     seconds_total=info.duration,
-                                     executor=self.executor.name) or job
-        task = VideoTask(job.id, job.path, info, settings)
-        self._own(job, task.path)
-        [(_, outcome)] = self._execute([(0, task)]).items()
+        [outcome] = self.run_claimed([job])
         return outcome
+
+    def run_claimed(self, jobs: Sequence[Job]) -> list[VideoOutcome]:
+        """Run queued jobs this process already holds (a requeued job, or jobs the HTTP API
+        recorded at submission), in this order in the result. A job that is no longer
+        queued and ours (cancelled meanwhile) is returned as it now is, not run."""
+        outcomes: dict[int, VideoOutcome] = {}
+        tasks: list[tuple[int, VideoTask]] = []
+        for i, job in enumerate(jobs):
+            settings = AnalyzeSettings.from_dict(job.settings)
+            try:
+                info = probe(job.path)
+            except VideoError as e:
+                failed = self.store.jobs.finish(job, "failed", error=str(e))
+                outcomes[i] = self._report(VideoOutcome(job.path, failed or
+                                                        self.store.jobs.get(job.id)))
+                continue
+            held = self.store.jobs.update(job, frames_total=info.frame_count,
+                                          seconds_total=round(info.duration, 3),
+                                          executor=self.executor.name)
+            if held is None or held.state != "queued":
+                outcomes[i] = VideoOutcome(job.path, self.store.jobs.get(job.id))
+                continue
+            self._own(held, held.path)
+            tasks.append((i, VideoTask(held.id, held.path, info, settings)))
+        outcomes.update(self._execute(tasks))
+        return [outcomes[i] for i in sorted(outcomes)]
 
     # -- submission ------------------------------------------------------------------------
 

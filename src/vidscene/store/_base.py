@@ -41,6 +41,7 @@ from vidscene.registry import Registry
 if TYPE_CHECKING:
     from vidscene.store._jobs import JobStore
     from vidscene.store._query import Query
+    from vidscene.store._records import RecordStore
 
 SETTINGS_KEY_LENGTH = 16
 """Hex characters of a settings key: 64 bits, ample for the handful of settings one user runs."""
@@ -222,6 +223,11 @@ class ResultStore(ABC):
     @abstractmethod
     def jobs(self) -> JobStore:
         """The job records kept in the same database (``vidscene.store._jobs``)."""
+
+    @property
+    @abstractmethod
+    def records(self) -> RecordStore:
+        """Small keyed records of the HTTP service (tokens, sessions; ``_records``)."""
 
     @abstractmethod
     def search(self, query: Query) -> builtins.list[dict[str, Any]]:

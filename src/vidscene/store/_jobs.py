@@ -103,6 +103,9 @@ class Job:
     created: str = ""
     started: str | None = None
     finished: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    """How it was submitted, when not by ``vidscene analyze``: ``{"via": "api", "upload":
+    bool, "name": the uploaded file's name, "callback_url": …}``."""
     streams: list[list[float]] = field(default_factory=list)
     """``[seconds since started, active shot-stage copies, active scene-stage copies]`` each
     time the number of working copies changed while the job ran."""

@@ -31,6 +31,7 @@ from vidscene.store._base import (
 )
 from vidscene.store._jobs import Job, JobStore
 from vidscene.store._query import Query, Stored, evaluate
+from vidscene.store._records import RecordStore
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class MemoryStore(ResultStore):
         # The pipeline and the API may share one store between threads.
         self._lock = threading.Lock()
         self._jobs = MemoryJobs(self._check_open)
+        self._records = MemoryRecords(self._check_open)
 
     def find(self, sha256: str, settings_key: str) -> AnalysisResult | None:
         with self._lock:
@@ -101,6 +103,10 @@ class MemoryStore(ResultStore):
     @property
     def jobs(self) -> JobStore:
         return self._jobs
+
+    @property
+    def records(self) -> RecordStore:
+        return self._records
 
     def search(self, query: Query) -> builtins.list[dict[str, Any]]:
         with self._lock:
@@ -193,6 +199,45 @@ class MemoryJobs(JobStore):
         return found[:limit] if limit else found
 
 
+
+
+class MemoryRecords(RecordStore):
+    """Records in a dict under a lock; values copied in and out like the analyses."""
+
+    def __init__(self, check_open: Any) -> None:
+        self._check_open = check_open
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, str], str] = {}
+
+    def create(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        with self._lock:
+            self._check_open()
+            if (kind, key) in self._values:
+                return False
+            self._values[kind, key] = json.dumps(value)
+            return True
+
+    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._check_open()
+            self._values[kind, key] = json.dumps(value)
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            self._check_open()
+            text = self._values.get((kind, key))
+        return None if text is None else dict(json.loads(text))
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self._values.pop((kind, key), None) is not None
+
+    def list(self, kind: str) -> builtins.list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            self._check_open()
+            items = sorted((k, v) for (c, k), v in self._values.items() if c == kind)
+        return [(k, dict(json.loads(v))) for k, v in items]
 
 
 @BACKENDS.register("memory")

@@ -47,6 +47,7 @@ from vidscene.store._base import (
 )
 from vidscene.store._jobs import ACTIVE_STATES, Job, JobStore
 from vidscene.store._query import Condition, Field, Query, item_row, video_row
+from vidscene.store._records import RecordStore
 
 DEFAULT_DATABASE = "vidscene"
 CONNECT_TIMEOUT_S = 5.0
@@ -103,6 +104,7 @@ class MongoStore(ResultStore):
             raise
         self._closed = False
         self._jobs = MongoJobs(self)
+        self._records = MongoRecords(self)
 
     # -- ResultStore -----------------------------------------------------------------------
 
@@ -169,6 +171,10 @@ class MongoStore(ResultStore):
     def jobs(self) -> JobStore:
         return self._jobs
 
+    @property
+    def records(self) -> RecordStore:
+        return self._records
+
     def search(self, query: Query) -> builtins.list[dict[str, Any]]:
         with self._use():
             docs = list(self._db.analyses.aggregate(_pipeline(query)))
@@ -192,6 +198,7 @@ class MongoStore(ResultStore):
         j.create_index([("state", 1), ("created", -1)])
         j.create_index([("created", -1), ("seq", -1)])
         j.create_index("key")
+        self._db.records.create_index("kind")
 
     def _next(self, name: str) -> int:
         """The next number of a counter (save order, which breaks ties between saves in the
@@ -444,6 +451,45 @@ class MongoJobs(JobStore):
             if limit:
                 cursor = cursor.limit(limit)
             return [Job.from_dict(d) for d in cursor]
+
+
+class MongoRecords(RecordStore):
+    """Records in the ``records`` collection, ``_id`` = ``kind/key`` (unique by nature)."""
+
+    def __init__(self, store: MongoStore) -> None:
+        self._store = store
+
+    @property
+    def _records(self) -> Any:
+        return self._store._db.records
+
+    def create(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        with self._store._use():
+            try:
+                self._records.insert_one({"_id": f"{kind}/{key}", "kind": kind, "key": key,
+                                          "value": value})
+            except self._store._pymongo.errors.DuplicateKeyError:
+                return False
+        return True
+
+    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        with self._store._use():
+            self._records.replace_one({"_id": f"{kind}/{key}"},
+                                      {"kind": kind, "key": key, "value": value}, upsert=True)
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._store._use():
+            doc = self._records.find_one({"_id": f"{kind}/{key}"})
+        return None if doc is None else dict(doc["value"])
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self._store._use():
+            return bool(self._records.delete_one({"_id": f"{kind}/{key}"}).deleted_count)
+
+    def list(self, kind: str) -> builtins.list[tuple[str, dict[str, Any]]]:
+        with self._store._use():
+            docs = list(self._records.find({"kind": kind}).sort("key", 1))
+        return [(d["key"], dict(d["value"])) for d in docs]
 
 
 @BACKENDS.register("mongodb")

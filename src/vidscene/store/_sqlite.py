@@ -45,6 +45,7 @@ from vidscene.store._base import (
 )
 from vidscene.store._jobs import Job, JobStore
 from vidscene.store._query import Condition, Field, Query, item_row, video_row
+from vidscene.store._records import RecordStore
 
 APPLICATION_ID = 0x76534344
 """``PRAGMA application_id`` of a vidscene store ("vSCD"): tells our files from others'."""
@@ -86,6 +87,15 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX jobs_active_key ON jobs (key) WHERE state IN ('queued', 'running');
     CREATE INDEX jobs_state_created ON jobs (state, created);
     CREATE INDEX jobs_created ON jobs (created);
+    """,
+    # 3: small keyed records of the HTTP service (tokens, sessions, idempotency keys).
+    """
+    CREATE TABLE records (
+        kind  TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        json  TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -134,6 +144,7 @@ class SQLiteStore(ResultStore):
                 raise
             self._conn = conn
         self._jobs = SQLiteJobs(self)
+        self._records = SQLiteRecords(self)
 
     # -- ResultStore -----------------------------------------------------------------------
 
@@ -201,6 +212,10 @@ class SQLiteStore(ResultStore):
     @property
     def jobs(self) -> JobStore:
         return self._jobs
+
+    @property
+    def records(self) -> RecordStore:
+        return self._records
 
     def search(self, query: Query) -> builtins.list[dict[str, Any]]:
         sql, params = _search_sql(query)
@@ -443,6 +458,41 @@ class SQLiteJobs(JobStore):
         with self._store._transaction("BEGIN") as conn:
             rows = conn.execute(sql, [*params, limit or -1, offset]).fetchall()
         return [Job.from_dict(json.loads(r[0])) for r in rows]
+
+
+class SQLiteRecords(RecordStore):
+    """Records in the ``records`` table (schema step 3)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def create(self, kind: str, key: str, value: dict[str, Any]) -> bool:
+        with self._store._transaction("BEGIN IMMEDIATE") as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO records (kind, key, json) VALUES (?, ?, ?)",
+                               (kind, key, json.dumps(value)))
+            return cur.rowcount == 1
+
+    def put(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        with self._store._transaction("BEGIN IMMEDIATE") as conn:
+            conn.execute("INSERT OR REPLACE INTO records (kind, key, json) VALUES (?, ?, ?)",
+                         (kind, key, json.dumps(value)))
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._store._transaction("BEGIN") as conn:
+            row = conn.execute("SELECT json FROM records WHERE kind = ? AND key = ?",
+                               (kind, key)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self._store._transaction("BEGIN IMMEDIATE") as conn:
+            cur = conn.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
+            return cur.rowcount == 1
+
+    def list(self, kind: str) -> builtins.list[tuple[str, dict[str, Any]]]:
+        with self._store._transaction("BEGIN") as conn:
+            rows = conn.execute("SELECT key, json FROM records WHERE kind = ? ORDER BY key",
+                                (kind,)).fetchall()
+        return [(k, dict(json.loads(v))) for k, v in rows]
 
 
 def _job_row(job: Job) -> tuple[Any, ...]:
