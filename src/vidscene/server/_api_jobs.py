@@ -20,7 +20,7 @@ from vidscene.errors import StoreError, VideoError
 from vidscene.pipeline._runner import job_key
 from vidscene.server._auth import read, submit
 from vidscene.server._errors import ApiError
-from vidscene.server._media import Upload, inside, resolve_media_path
+from vidscene.server._media import Upload, check_complete, inside, resolve_media_path
 from vidscene.server._schemas import ErrorBody, JobOut, JobPage, JobState, PathJob
 from vidscene.server._state import AppState
 from vidscene.server._webhooks import check_callback_url
@@ -159,6 +159,8 @@ def _record(state: AppState, path: Path, source: dict[str, Any], upload: Upload 
         info = probe(path)
     except VideoError as e:
         raise ApiError(422, f"{source['name']}: {e.reason}", "unreadable_video") from None
+    if upload is not None:
+        check_complete(path, info.frame_count, source["name"])
     settings = state.settings.analyze
     skey, key = job_key(info, settings)
     job = replace(new_job(str(path), key, settings.to_dict(), state.dispatcher.executor.name),

@@ -10,13 +10,16 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 
 from vidscene import __version__
 from vidscene.pipeline import VideoOutcome, create_executor
 from vidscene.server import _api_jobs, _api_library, _ui
+from vidscene.server._auth import read
 from vidscene.server._dispatch import JobDispatcher
 from vidscene.server._errors import install_handlers
 from vidscene.server._media import UploadArea
@@ -25,7 +28,7 @@ from vidscene.server._settings import ServerSettings
 from vidscene.server._state import AppState, default_data_dir
 from vidscene.server._webhooks import Webhooks
 from vidscene.store import Job, open_store
-from vidscene.tokens import TokenBook
+from vidscene.tokens import Principal, TokenBook
 
 log = logging.getLogger("vidscene.server")
 
@@ -61,8 +64,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             store.close()
 
     app = FastAPI(title="vidscene", version=__version__, description=DESCRIPTION,
-                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None,
-                  lifespan=lifespan)
+                  openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.vidscene = state
     install_handlers(app)
     if settings.cors_origins:
@@ -87,6 +89,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(_api_library.router)
     app.include_router(_api_library.service)
     app.include_router(_ui.router)
+
+    # The API's description is behind the token like the rest (only /healthz and /login are
+    # open); FastAPI's interactive docs would load scripts from a CDN, so there are none.
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    def _openapi(_: Annotated[Principal, Depends(read)]) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     return app
 
 

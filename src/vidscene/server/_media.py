@@ -57,6 +57,34 @@ def resolve_media_path(given: str, roots: list[Path]) -> Path:
     raise ApiError(404, f"{given}: no such file under the media roots")
 
 
+COMPLETE_SHARE = 0.95
+"""An upload whose packets hold less than this share of the frames its container announces
+is refused as truncated (the CLI analyses such a file with a warning; an upload that broke
+off in transit should be sent again instead)."""
+
+
+def check_complete(path: Path, frames_announced: int, name: str) -> None:
+    """Refuse an upload whose video packets stop early (a cut-off transfer): demuxing
+    without decoding reads the whole file at disk speed."""
+    import av
+
+    from vidscene.video import open_video
+
+    if frames_announced <= 0:
+        return
+    packets = 0
+    try:
+        with open_video(path) as (container, stream):
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+    except av.error.FFmpegError:
+        pass  # what was read before the damage counts
+    if packets < COMPLETE_SHARE * frames_announced:
+        raise ApiError(422, f"{name}: truncated: it holds {packets} of the "
+                            f"{frames_announced} frames its container announces",
+                       "unreadable_video")
+
+
 def safe_name(filename: str) -> str:
     """A file name to keep an upload under: the base name, without path or odd characters."""
     base = PurePosixPath(filename.replace("\\", "/")).name

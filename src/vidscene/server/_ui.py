@@ -302,6 +302,7 @@ def library(request: Request, credentials: HTTPAuthorizationCredentials | None =
     return _page(
         request, "library.html.j2", text=text, q=q, error=error, cards=cards, total=total,
         page=page, filtered=bool(expr),
+        pages=math.ceil(total / PER_PAGE) if total is not None else None,
         prev_link=link(page - 1) if page > 1 else None, next_link=link(page + 1) if more else None,
         fields=sorted(fields_for("videos")))
 
@@ -368,12 +369,16 @@ def video(analysis_id: str, request: Request,
     info = analysis.video
     end = max([info.duration, *(s.end_time for s in analysis.shots)]) or 1.0
     mean, cpm = _pacing(info.duration, len(analysis.shots))
+    width, height = info.width, info.height
+    if info.rotation % 180 == 90:  # keyframes show the displayed (rotated) picture
+        width, height = height, width
     return _page(
         request, "video.html.j2", id=aid, analysis=analysis,
         name=Path(info.path).name or info.path or "video", groups=_scene_groups(analysis),
         end=end, mean_shot_length=analysis.attributes.get("mean_shot_length", mean),
         cuts_per_minute=analysis.attributes.get("cuts_per_minute", cpm),
         data={"id": aid, **analysis.to_dict()}, formats=export_formats(),
+        aspect=f"{max(width, 1)} / {max(height, 1)}",
         attributes=sorted({k for s in analysis.shots for k in s.attributes}))
 
 
