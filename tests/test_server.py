@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
 from serving import Server, make_token, vidscene, wait_final
 
 pytest.importorskip("fastapi")
