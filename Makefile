@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test lint bench-shots bench-speed bench-memory clean
+.PHONY: demo test chromium lint bench-shots bench-speed bench-memory clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,mongo]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,mongo,server]'
 	touch $@ $(VENV)/.installed
+
+# The browser tests drive Debian's Chromium through Playwright (Playwright cannot download
+# its own browsers here); installed once, as root or through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 demo: $(VENV)/.installed
 	$(BIN)/vidscene analyze examples/demo.mp4 --force \
@@ -28,7 +35,7 @@ demo: $(VENV)/.installed
 
 # The suite runs in a network namespace that has only loopback (scripts/loopback.sh): the Ray
 # tests start real clusters, and Ray listens on every interface it can see.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src
 	scripts/loopback.sh $(BIN)/python -m pytest -q

@@ -471,3 +471,28 @@ def _analysis_id(served: dict[str, Any]) -> str:
             job = c.post("/v1/jobs", files={"file": ("demo.mp4", f, "video/mp4")}).json()
             served["analysis_id"] = wait_final(c, job["id"])["analysis_id"]
     return str(served["analysis_id"])
+
+
+def test_ray_executor_behind_the_api(tmp_path: Path) -> None:
+    """The same API on the Ray executor (a Ray instance the server starts for itself)."""
+    from ray_cluster import RAY_ENV, loopback_only, ray_available
+
+    if not ray_available() or not loopback_only():
+        pytest.skip("needs Ray and a loopback-only network namespace (scripts/loopback.sh)")
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(DEMO, media / "demo.mp4")
+    db = tmp_path / "r.sqlite"
+    token = make_token(db, "r", "submit")
+    with Server(db, media, "--executor", "ray", env=RAY_ENV) as server, \
+            server.client(token) as c:
+        job = c.post("/v1/jobs", json={"path": "demo.mp4"}).json()
+        final = wait_final(c, job["id"], timeout=240)
+        assert final["state"] == "done" and final["executor"] == "ray", final
+        got = c.get(f"/v1/analyses/{final['analysis_id']}").json()
+        streams = c.get("/metrics").text
+    vidscene("analyze", str(DEMO), "--db", str(tmp_path / "cli.db"), "--json",
+             str(tmp_path / "cli.json"), "--quiet")
+    cli = json.loads((tmp_path / "cli.json").read_text())
+    assert got["shots"] == cli["shots"] and got["scenes"] == cli["scenes"]
+    assert 'vidscene_active_streams{stage="shots"}' in streams
