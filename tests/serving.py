@@ -33,13 +33,14 @@ def make_token(db: Path | str, name: str, scope: str) -> str:
 class Server:
     """``with Server(db, media_root, *extra) as s: s.client(token).get(...)``."""
 
-    def __init__(self, db: Path, media_root: Path | None = None, *extra: str,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(self, db: Path | str, media_root: Path | None = None, *extra: str,
+                 env: dict[str, str] | None = None, log_dir: Path | None = None) -> None:
         self.db, self.media_root, self.extra = db, media_root, extra
         self.env = {**os.environ, **(env or {})}
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
-        self.log = db.parent / f"server-{db.stem}.log"
+        folder = log_dir or (db.parent if isinstance(db, Path) else Path("."))
+        self.log = folder / f"server-{Path(str(db)).stem}.log"
 
     @property
     def url(self) -> str:

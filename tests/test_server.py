@@ -496,3 +496,23 @@ def test_ray_executor_behind_the_api(tmp_path: Path) -> None:
     cli = json.loads((tmp_path / "cli.json").read_text())
     assert got["shots"] == cli["shots"] and got["scenes"] == cli["scenes"]
     assert 'vidscene_active_streams{stage="shots"}' in streams
+
+
+def test_the_api_on_mongodb(tmp_path: Path, mongo_url: str) -> None:
+    """Tokens, jobs and analyses of the service in MongoDB (a real SecantusDB server)."""
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(DEMO, media / "demo.mp4")
+    token = make_token(mongo_url, "m", "submit")
+    with Server(mongo_url, media, "--data-dir", str(tmp_path / "data"),
+                log_dir=tmp_path) as server, server.client(token) as c:
+        job = c.post("/v1/jobs", json={"path": "demo.mp4"}, headers={"Idempotency-Key": "k"})
+        assert job.status_code == 202, job.text
+        final = wait_final(c, job.json()["id"])
+        assert final["state"] == "done"
+        again = c.post("/v1/jobs", json={"path": "demo.mp4"}, headers={"Idempotency-Key": "k"})
+        assert again.json()["id"] == final["id"]
+        analysis = c.get(f"/v1/analyses/{final['analysis_id']}").json()
+        assert len(analysis["shots"]) > 1
+        assert c.get("/v1/analyses", params={"q": "duration > 40"}).json()["total"] == 1
+    assert "m" in vidscene("tokens", "list", "--json", "--db", mongo_url).stdout
