@@ -89,7 +89,8 @@ def _env() -> jinja2.Environment:
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     who: Principal | None = getattr(request.state, "principal", None)
     html = _env().get_template(template).render(
-        user=who.name if who else None, path=request.url.path, **context)
+        user=who.name if who else None, path=request.url.path,
+        can_log_out=not request.app.state.vidscene.settings.no_auth, **context)
     return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
 
 
@@ -117,6 +118,8 @@ def _number(value: Any, digits: int = 4) -> str:
         return f"{value:,}"
     if not isinstance(value, float) or not math.isfinite(value):
         return str(value)
+    if abs(value) >= 10**digits:  # whole numbers rather than an exponent: 12,346 not 1.235e+04
+        return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
 

@@ -99,6 +99,8 @@
       return;
     }
     for (const name of names) select.append(vs.el("option", { value: name, text: name }));
+    // Means first: min and max of a video are its extremes, less telling across a library.
+    select.value = names.find((n) => n.endsWith("_mean")) || names[0];
     let chart = null;
     const draw = () => {
       if (chart) chart.destroy();

@@ -36,8 +36,9 @@
   }
 
   function errorMessage(body, status) {
+    // A 401 here means the session cookie expired or was revoked while the page was open.
+    if (status === 401) return "your session has ended: reload the page to log in again";
     if (body && body.error && body.error.message) return body.error.message;
-    if (status === 401) return "your session has ended: log in again";
     return `the server answered ${status}`;
   }
 
