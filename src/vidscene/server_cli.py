@@ -106,6 +106,15 @@ def serve_cmd(
     ray_address: Annotated[str | None, typer.Option(
         "--ray-address", metavar="ADDRESS", help="With --executor ray: the cluster (auto, "
         "HOST:PORT, ray://…; default: start Ray here).", show_default=False)] = None,
+    max_streams: Annotated[int | None, typer.Option(
+        "--max-streams", min=1, help="With --executor ray: at most this many shot-stage "
+        "workers; more than the cluster has lets its autoscaler add nodes (default: the "
+        "cluster's CPUs).", show_default=False)] = None,
+    min_streams: Annotated[int, typer.Option(
+        "--min-streams", min=0, help="With --executor ray: workers kept when idle.")] = 1,
+    chunk_seconds: Annotated[float | None, typer.Option(
+        "--chunk-seconds", min=0.0, help="Split long videos into chunks analysed in "
+        "parallel (as for analyze; 0: never).", show_default=False)] = None,
     max_upload_mb: Annotated[float, typer.Option(
         "--max-upload-mb", help="Largest upload accepted; larger ones get 413.")] = 4096.0,
     max_queue: Annotated[int, typer.Option(
@@ -136,10 +145,14 @@ def serve_cmd(
     except ImportError:
         _fail("vidscene serve needs the server extra: pip install 'vidscene[server]'")
     options: dict[str, object] = {}
+    if chunk_seconds is not None and 0 < chunk_seconds < 2:
+        _fail("--chunk-seconds must be 0 (never split) or at least 2")
+    if chunk_seconds is not None:
+        options["chunk_seconds"] = chunk_seconds or float("inf")
     if executor == "ray":
-        options["address"] = ray_address
-    elif ray_address:
-        _fail("--ray-address needs --executor ray")
+        options.update(address=ray_address, max_actors=max_streams, min_actors=min_streams)
+    elif ray_address or max_streams:
+        _fail("--ray-address and --max-streams need --executor ray")
     settings = ServerSettings(
         db=db, media_roots=list(media_root or []), data_dir=data_dir, executor=executor,
         executor_options=options, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
