@@ -108,8 +108,11 @@ def test_final_jobs_are_added_and_listed_by_state(any_store) -> None:
     assert [j.path for j in jobs.list("failed")] == ["/v/missing.mp4"]
     assert jobs.list("done")[0].reused is True
     assert len(jobs.list()) == 2 and len(jobs.list(limit=1)) == 1
+    assert (jobs.count(), jobs.count("failed"), jobs.count("queued")) == (2, 1, 0)
     with pytest.raises(StoreError, match="unknown job state"):
         jobs.list("sleeping")
+    with pytest.raises(StoreError, match="unknown job state"):
+        jobs.count("sleeping")
     with pytest.raises(JobNotFound):
         jobs.get("0123")
     with pytest.raises(JobNotFound):

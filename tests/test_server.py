@@ -122,6 +122,8 @@ def test_library_routes(served: dict[str, Any]) -> None:
         bad = c.get("/v1/analyses", params={"q": "durr > 1"})
         assert bad.status_code == 422 and "durr" in bad.json()["error"]["message"]
         analysis = c.get(f"/v1/analyses/{analysis_id}").json()
+        # Whole ids only over HTTP (a prefix names whichever record happens to match).
+        assert c.get(f"/v1/analyses/{analysis_id[:8]}").status_code == 404
         frame = analysis["shots"][0]["keyframes"][0]
         jpeg = c.get(f"/v1/analyses/{analysis_id}/keyframes/{frame}.jpg")
         assert jpeg.status_code == 200 and jpeg.content[:2] == b"\xff\xd8"
@@ -309,6 +311,16 @@ def test_paths_outside_the_media_roots_are_refused(served: dict[str, Any], given
     assert _job_rows(db) == rows
 
 
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
 def _raw_post(port: int, token: str, head_extra: bytes, body: bytes, close_early: bool) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(b"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
@@ -337,6 +349,7 @@ def test_bad_uploads_leave_nothing_behind(served: dict[str, Any], tmp_path: Path
         "empty": (b"", 422, "empty"),
         "not a video": (b"hello, this is text\n" * 100, 422, "not a video file"),
         "truncated": (DEMO.read_bytes()[:400_000], 422, "truncated"),
+        "a still image": (_png(), 422, "still image"),
     }
     with server.client(token) as c:
         for name, (data, status, reason) in cases.items():

@@ -21,8 +21,8 @@ from vidscene.pipeline._runner import job_key
 from vidscene.server._auth import read, submit
 from vidscene.server._errors import ApiError
 from vidscene.server._media import Upload, check_complete, inside, resolve_media_path
-from vidscene.server._schemas import ErrorBody, JobOut, JobPage, JobState, PathJob
-from vidscene.server._state import AppState
+from vidscene.server._schemas import MAX_OFFSET, ErrorBody, JobOut, JobPage, JobState, PathJob
+from vidscene.server._state import AppState, is_id
 from vidscene.server._webhooks import check_callback_url
 from vidscene.store import Job, JobNotFound, new_job
 from vidscene.store._base import utc_now
@@ -54,6 +54,10 @@ def job_out(job: Job) -> dict[str, Any]:
 
 
 def _get(state: AppState, job_id: str) -> Job:
+    # Whole ids only: the CLI's id prefixes are for people typing; over HTTP a prefix would
+    # let DELETE /v1/jobs/0 cancel whichever job happens to start with 0.
+    if not is_id(job_id):
+        raise ApiError(404, f"no job with id {job_id[:40]!r} (ids are 32 hex characters)")
     try:
         return state.store.jobs.get(job_id)
     except JobNotFound as e:
@@ -61,7 +65,8 @@ def _get(state: AppState, job_id: str) -> Job:
 
 
 @router.post("/jobs", status_code=202, response_model=JobOut, openapi_extra=_SUBMIT_BODY,
-             responses={**_ERRORS, 400: {"model": ErrorBody}, 413: {"model": ErrorBody},
+             responses={**_ERRORS, 400: {"model": ErrorBody}, 409: {"model": ErrorBody},
+                        413: {"model": ErrorBody},
                         415: {"model": ErrorBody}, 429: {"model": ErrorBody}},
              summary="Submit a video: JSON {\"path\"} under a media root, or a multipart "
                      "upload (field 'file')")
@@ -159,6 +164,9 @@ def _record(state: AppState, path: Path, source: dict[str, Any], upload: Upload 
         info = probe(path)
     except VideoError as e:
         raise ApiError(422, f"{source['name']}: {e.reason}", "unreadable_video") from None
+    if info.frame_count <= 1 and info.duration < 0.5:
+        raise ApiError(422, f"{source['name']}: a still image, not a video",
+                       "unreadable_video")
     if upload is not None:
         check_complete(path, info.frame_count, source["name"])
     settings = state.settings.analyze
@@ -187,11 +195,11 @@ def _record(state: AppState, path: Path, source: dict[str, Any], upload: Upload 
 def list_jobs(request: Request, _: Annotated[Principal, Depends(read)],
               state: Annotated[JobState | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0) -> JobPage:
+              offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> JobPage:
     jobs = _state(request).store.jobs
-    everything = jobs.list(state)
-    return JobPage(total=len(everything), limit=limit, offset=offset,
-                   items=[JobOut.of(j) for j in everything[offset:offset + limit]])
+    page = jobs.list(state, limit=limit, offset=offset)
+    return JobPage(total=jobs.count(state), limit=limit, offset=offset,
+                   items=[JobOut.of(j) for j in page])
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=_ERRORS,
@@ -235,7 +243,10 @@ def retry_job(request: Request, job_id: str,
 
 
 @router.get("/jobs/{job_id}/events", responses={
-    **_ERRORS, 200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+    **_ERRORS, 200: {"content": {"text/event-stream": {"schema": {
+        "type": "object", "properties": {
+            "event": {"type": "string", "enum": ["progress", "final"]},
+            "data": {"type": "string", "description": "The job, as JSON (see JobOut)."}}}}},
                      "description": "`progress` events while the job runs, then `final`."}},
     response_class=StreamingResponse, summary="Server-sent events of one job")
 async def job_events(request: Request, job_id: str,

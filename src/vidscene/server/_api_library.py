@@ -19,6 +19,7 @@ from vidscene.server._auth import read
 from vidscene.server._errors import ApiError
 from vidscene.server._media import inside
 from vidscene.server._schemas import (
+    MAX_OFFSET,
     AnalysisPage,
     AnalysisSummary,
     ErrorBody,
@@ -27,7 +28,7 @@ from vidscene.server._schemas import (
     SearchPage,
     Stats,
 )
-from vidscene.server._state import AppState
+from vidscene.server._state import AppState, is_id
 from vidscene.store import JOB_STATES, StoredAnalysis
 from vidscene.store._base import encode_analysis
 from vidscene.tokens import Principal
@@ -51,6 +52,9 @@ def _state(request: Request) -> AppState:
 
 
 def _analysis(state: AppState, analysis_id: str) -> AnalysisResult:
+    if not is_id(analysis_id):
+        raise ApiError(404, f"no stored analysis with id {analysis_id[:40]!r} (ids are 32 hex "
+                            "characters)")
     try:
         return state.store.get(analysis_id)
     except NotFoundInStore as e:
@@ -83,7 +87,7 @@ def list_analyses(
     sort: Annotated[str | None, Query(max_length=100, description="A field; `-field` for "
                                       "descending (with q).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AnalysisPage:
     store = _state(request).store
     if q.strip() or sort:
@@ -152,7 +156,7 @@ def thumbnail(request: Request, analysis_id: str, _: Reader) -> Response:
 
 @router.get("/analyses/{analysis_id}/video", response_class=FileResponse,
             responses={**_ERRORS, 200: {"content": {"video/*": {}}}, 206: {
-                "description": "The requested byte range."}},
+                "description": "The requested byte range."}, 416: {"model": ErrorBody}},
             summary="The analysed video (HTTP range requests for players)")
 def video(request: Request, analysis_id: str, _: Reader) -> FileResponse:
     state = _state(request)
@@ -163,7 +167,30 @@ def video(request: Request, analysis_id: str, _: Reader) -> FileResponse:
         raise ApiError(404, "the video file is no longer on this server") from None
     if not inside(real, state.playable_roots) or not real.is_file():
         raise ApiError(404, "the video file is not under this server's media roots")
+    _check_range(request.headers.get("range"), real.stat().st_size)
     return FileResponse(real, media_type=_video_type(real))
+
+
+def _check_range(header: str | None, size: int) -> None:
+    """Answer an unusable ``Range`` in the API's JSON shape (``FileResponse`` would answer
+    in plain text); usable ones are served by ``FileResponse``."""
+    if header is None:
+        return
+    unit, _, specs = header.partition("=")
+    unusable = unit.strip().lower() != "bytes" or not specs.strip()
+    outside = False
+    for spec in [] if unusable else specs.split(","):
+        start, dash, end = spec.strip().partition("-")
+        if not dash or not (start or end) or not all(p.isdigit() for p in (start, end) if p):
+            unusable = True
+        elif start and (int(start) >= size or (end != "" and int(end) < int(start))):
+            outside = True
+        elif not start and int(end) == 0:
+            outside = True
+    if unusable or outside:
+        reason = "is not bytes=START-END" if unusable else f"is outside the {size}-byte file"
+        raise ApiError(416, f"Range {header[:60]!r} {reason}",
+                       headers={"Content-Range": f"bytes */{size}"})
 
 
 def _video_type(path: Path) -> str:
@@ -181,7 +208,7 @@ def search(
     level: Literal["videos", "shots", "scenes"] = "shots",
     sort: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SearchPage:
     rows = _state(request).store.query(q, level, sort=sort, limit=limit, offset=offset)
     return SearchPage(level=level, total=offset + len(rows), limit=limit, offset=offset,
@@ -222,4 +249,4 @@ def metrics(request: Request, _: Reader) -> Response:
 
 
 def jobs_by_state(state: AppState) -> dict[str, int]:
-    return {s: len(state.store.jobs.list(s)) for s in JOB_STATES}
+    return {s: state.store.jobs.count(s) for s in JOB_STATES}

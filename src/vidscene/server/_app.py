@@ -76,9 +76,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def _measure(request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        try:
+            response = await call_next(request)
+        except Exception:  # answered as a 500 further out: still count it
+            template = getattr(request.scope.get("route"), "path", "unmatched")
+            state.metrics.observe_request(request.method, template, 500,
+                                          time.perf_counter() - started)
+            raise
+        template = getattr(request.scope.get("route"), "path", "unmatched")
         state.metrics.observe_request(request.method, template, response.status_code,
                                       time.perf_counter() - started)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from vidscene.errors import (
     ConfigError,
@@ -86,6 +87,12 @@ def install_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {e.get('msg', 'invalid')}" if where else
                             str(e.get("msg", "invalid")))
         return error_response(422, "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # Nobody reads this answer; what matters is that it is not logged as a fault.
+        log.info("client left during %s %s", request.method, request.url.path)
+        return error_response(400, "the client disconnected before the request was complete")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from vidscene.server._errors import ApiError
@@ -130,8 +130,8 @@ class UploadArea:
                                 "or JSON {\"path\": …}")
         part = self.root / INCOMING / f"{uuid.uuid4().hex}.part"
         receiver = _Receiver(part, self.max_bytes)
-        parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
         try:
+            parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
             async for chunk in body:
                 parser.write(chunk)
                 if receiver.too_large:
@@ -143,7 +143,7 @@ class UploadArea:
                 raise ApiError(422, "no 'file' field in the form")
             if receiver.size == 0:
                 raise ApiError(422, "the uploaded file is empty (zero bytes)")
-        except MultipartParseError as e:
+        except FormParserError as e:
             receiver.abort()
             raise ApiError(400, f"malformed multipart body: {e}") from None
         except BaseException:

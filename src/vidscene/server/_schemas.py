@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vidscene.store import Job
 
+MAX_OFFSET = 1_000_000_000
+"""Pages start at most this far in (and every backend can count that far)."""
+
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,13 @@ from vidscene.server._stats import StatsCache
 from vidscene.server._webhooks import Webhooks
 from vidscene.store import ResultStore, SQLiteStore
 from vidscene.tokens import TokenBook
+
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_id(value: str) -> bool:
+    """A whole job or analysis id (the API takes no prefixes)."""
+    return _ID.fullmatch(value) is not None
 
 
 def default_data_dir(store: ResultStore) -> Path:

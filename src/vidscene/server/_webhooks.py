@@ -33,8 +33,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def check_callback_url(url: str, secret: str | None) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (a bad port raises here, not when the callback is sent)
+    except ValueError:
+        raise ApiError(422, "callback_url is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise ApiError(422, "callback_url must be an http:// or https:// URL")
     if not secret:
         raise ApiError(422, "this server has no webhook secret (--webhook-secret or "

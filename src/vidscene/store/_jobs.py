@@ -240,6 +240,16 @@ class JobStore(ABC):
         return self._find(states=frozenset({state}) if state else None, limit=limit,
                           offset=offset)
 
+    def count(self, state: str | None = None) -> int:
+        """How many jobs (in one state)."""
+        if state is not None and state not in JOB_STATES:
+            raise StoreError(f"unknown job state {state!r} (known: {', '.join(JOB_STATES)})")
+        return self._count(frozenset({state}) if state else None)
+
+    def _count(self, states: frozenset[str] | None) -> int:
+        """Backends with an index override this; the default reads every record."""
+        return len(self._find(states=states))
+
     def unfinished(self) -> builtins.list[Job]:
         """Active jobs whose owner is gone: what ``analyze --resume`` continues."""
         return [j for j in self._find(states=ACTIVE_STATES) if not j.live()]

@@ -452,6 +452,11 @@ class MongoJobs(JobStore):
                 cursor = cursor.limit(limit)
             return [Job.from_dict(d) for d in cursor]
 
+    def _count(self, states: frozenset[str] | None) -> int:
+        condition = {} if states is None else {"state": {"$in": sorted(states)}}
+        with self._store._use():
+            return int(self._jobs.count_documents(condition))
+
 
 class MongoRecords(RecordStore):
     """Records in the ``records`` collection, ``_id`` = ``kind/key`` (unique by nature)."""

@@ -495,6 +495,16 @@ class SQLiteRecords(RecordStore):
         return [(k, dict(json.loads(v))) for k, v in rows]
 
 
+    def _count(self, states: frozenset[str] | None) -> int:
+        where, params = "1", []
+        if states is not None:
+            where = f"state IN ({', '.join('?' * len(states))})"
+            params = sorted(states)
+        with self._store._transaction("BEGIN") as conn:
+            return int(conn.execute(f"SELECT count(*) FROM jobs WHERE {where}",
+                                    params).fetchone()[0])
+
+
 def _job_row(job: Job) -> tuple[Any, ...]:
     return (job.id, job.key, job.state, job.owner, job.created, json.dumps(job.__dict__))
 
