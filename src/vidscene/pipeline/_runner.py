@@ -183,6 +183,14 @@ class JobRunner:
         held, mine = jobs.claim(job)
         if not mine:
             return held
+        # Another process may have saved it and ended its job between our look and our
+        # claim: then it is done, not to be analysed again.
+        cached = None if self.force else self.store.find(info.sha256, skey)
+        if cached is not None:
+            record = jobs.finish(held, "done", analysis_id=cached.id, reused=True,
+                                 frames_done=info.frame_count,
+                                 seconds_done=round(info.duration, 3))
+            return VideoOutcome(path, record or jobs.get(held.id), cached, reused=True)
         self._own(held, path)
         return VideoTask(held.id, path, info, settings)
 

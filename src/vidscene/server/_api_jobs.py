@@ -187,6 +187,14 @@ def _record(state: AppState, path: Path, source: dict[str, Any], upload: Upload 
         if upload is not None:
             upload.discard()  # the same content is being analysed: share that job
         return held
+    # Another job may have saved this analysis and ended between our look and our claim.
+    cached = state.store.find(info.sha256, skey)
+    if cached is not None:
+        if upload is not None:
+            upload.discard()
+        ended = jobs.finish(held, "done", analysis_id=cached.id, reused=True,
+                            frames_done=info.frame_count, seconds_done=round(info.duration, 3))
+        return ended or jobs.get(held.id)
     state.dispatcher.submit(held)
     return held
 
