@@ -300,7 +300,9 @@ class JobRunner:
         now = time.monotonic()
         with self._lock:
             job = self._mine.get(job_id)
-            if job is None or now - self._written.get(job_id, 0.0) < PROGRESS_WRITE_SECONDS:
+            # The last frames are always written: the scene step that follows reports none.
+            recent = now - self._written.get(job_id, 0.0) < PROGRESS_WRITE_SECONDS
+            if job is None or (recent and done < total):
                 if job is not None:
                     job.frames_done = done
                 return
