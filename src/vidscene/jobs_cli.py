@@ -14,7 +14,7 @@ from rich.table import Table
 from vidscene.errors import VidsceneError
 from vidscene.store import JOB_STATES, Job, ResultStore, open_store
 
-__all__ = ["jobs_app", "search_cmd"]
+__all__ = ["fail", "jobs_app", "search_cmd", "store_or_exit"]
 
 jobs_app = typer.Typer(
     name="jobs",
@@ -34,16 +34,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout i
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Job id or unique id prefix.")]
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = 1) -> NoReturn:
     _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def _store(db: str | None) -> ResultStore:
+def store_or_exit(db: str | None) -> ResultStore:
     try:
         return open_store(db)
     except VidsceneError as e:
-        _fail(str(e), 2)
+        fail(str(e), 2)
 
 
 def _print_json(value: Any) -> None:
@@ -67,11 +67,11 @@ def list_cmd(
     db: DbOption = None,
 ) -> None:
     """List jobs, newest first."""
-    with _store(db) as store:
+    with store_or_exit(db) as store:
         try:
             jobs = store.jobs.list(state, limit=limit)
         except VidsceneError as e:
-            _fail(str(e), 2 if "unknown job state" in str(e) else 1)
+            fail(str(e), 2 if "unknown job state" in str(e) else 1)
     if as_json:
         _print_json([j.to_dict() for j in jobs])
         return
@@ -89,11 +89,11 @@ def list_cmd(
 @jobs_app.command("show")
 def show_cmd(job_id: IdArgument, as_json: JsonOption = False, db: DbOption = None) -> None:
     """Show one job: state, progress, attempts, workers, error, times, analysis."""
-    with _store(db) as store:
+    with store_or_exit(db) as store:
         try:
             job = store.jobs.get(job_id)
         except VidsceneError as e:
-            _fail(str(e))
+            fail(str(e))
     if as_json:
         _print_json(job.to_dict())
         return
@@ -118,11 +118,11 @@ def show_cmd(job_id: IdArgument, as_json: JsonOption = False, db: DbOption = Non
 def cancel_cmd(job_id: IdArgument, db: DbOption = None) -> None:
     """Cancel a queued or running job; the process running it stops at its next look
     (within a few seconds)."""
-    with _store(db) as store:
+    with store_or_exit(db) as store:
         try:
             job = store.jobs.cancel(job_id)
         except VidsceneError as e:
-            _fail(str(e))
+            fail(str(e))
     _err.print(f"job {job.id[:12]} cancelled ({job.path})", highlight=False)
 
 
@@ -143,16 +143,16 @@ def retry_cmd(
         runner_executor = create_executor(
             executor, **({"address": ray_address} if executor == "ray" else {}))
     except VidsceneError as e:
-        _fail(str(e), 2)
+        fail(str(e), 2)
     try:
-        with runner_executor, _store(db) as store:
+        with runner_executor, store_or_exit(db) as store:
             outcome = JobRunner(store, runner_executor).retry(job_id)
     except ExecutorError as e:
-        _fail(str(e), 2)
+        fail(str(e), 2)
     except VidsceneError as e:
-        _fail(str(e))
+        fail(str(e))
     if outcome.result is None:
-        _fail(f"job {outcome.job.id[:12]}: {outcome.error}")
+        fail(f"job {outcome.job.id[:12]}: {outcome.error}")
     _err.print(f"job {outcome.job.id[:12]} done: analysis {outcome.job.analysis_id}",
                highlight=False)
 
@@ -184,19 +184,19 @@ def search_cmd(
       vidscene search "motion > 0.1" --shots --json
     """
     if shots and scenes:
-        _fail("give --shots or --scenes, not both", 2)
+        fail("give --shots or --scenes, not both", 2)
     level = "shots" if shots else "scenes" if scenes else "videos"
     from vidscene.store import parse_query
 
     try:
         query = parse_query(expr, level, sort=sort, limit=limit, offset=offset)
     except VidsceneError as e:
-        _fail(str(e), 2)
-    with _store(db) as store:
+        fail(str(e), 2)
+    with store_or_exit(db) as store:
         try:
             rows = store.search(query)
         except VidsceneError as e:
-            _fail(str(e))
+            fail(str(e))
     if as_json:
         _print_json(rows)
         return

@@ -6,14 +6,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from vidscene.errors import ConfigError, VidsceneError
-from vidscene.store import ResultStore, open_store
+from vidscene.jobs_cli import fail, store_or_exit
 
 __all__ = ["serve_cmd", "tokens_app"]
 
@@ -28,18 +28,6 @@ DbOption = Annotated[str | None, typer.Option(
     "directory).", show_default=False)]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _store(db: str | None) -> ResultStore:
-    try:
-        return open_store(db)
-    except VidsceneError as e:
-        _fail(str(e))
-
-
 @tokens_app.command("create")
 def tokens_create(
     name: Annotated[str, typer.Argument(help="Who or what the token is for (unique).")],
@@ -50,11 +38,11 @@ def tokens_create(
     """Make a token; it is printed once, on the last line of stdout."""
     from vidscene.tokens import TokenBook
 
-    with _store(db) as store:
+    with store_or_exit(db) as store:
         try:
             token = TokenBook(store).create(name, scope)
         except VidsceneError as e:
-            _fail(str(e))
+            fail(str(e), 2)
     _err.print(f"Token {name!r} ({scope}) made. Keep it: it is not shown again.")
     sys.stdout.write(token + "\n")
 
@@ -66,7 +54,7 @@ def tokens_list(db: DbOption = None,
     """The tokens (names, scopes, dates; never the tokens themselves)."""
     from vidscene.tokens import TokenBook
 
-    with _store(db) as store:
+    with store_or_exit(db) as store:
         infos = TokenBook(store).list()
     if as_json:
         sys.stdout.write(json.dumps([i.__dict__ for i in infos], indent=1) + "\n")
@@ -83,10 +71,10 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     """Revoke a token: it and its UI sessions stop working at once."""
     from vidscene.tokens import TokenBook
 
-    with _store(db) as store:
+    with store_or_exit(db) as store:
         count = TokenBook(store).revoke(name)
     if not count:
-        _fail(f"no live token named {name!r}", 1)
+        fail(f"no live token named {name!r}", 1)
     _err.print(f"Revoked {name!r}.")
 
 
@@ -143,16 +131,16 @@ def serve_cmd(
         from vidscene.server import ServerSettings
         from vidscene.server._app import create_app
     except ImportError:
-        _fail("vidscene serve needs the server extra: pip install 'vidscene[server]'")
+        fail("vidscene serve needs the server extra: pip install 'vidscene[server]'", 2)
     options: dict[str, object] = {}
     if chunk_seconds is not None and 0 < chunk_seconds < 2:
-        _fail("--chunk-seconds must be 0 (never split) or at least 2")
+        fail("--chunk-seconds must be 0 (never split) or at least 2", 2)
     if chunk_seconds is not None:
         options["chunk_seconds"] = chunk_seconds or float("inf")
     if executor == "ray":
         options.update(address=ray_address, max_actors=max_streams, min_actors=min_streams)
     elif ray_address or max_streams:
-        _fail("--ray-address and --max-streams need --executor ray")
+        fail("--ray-address and --max-streams need --executor ray", 2)
     settings = ServerSettings(
         db=db, media_roots=list(media_root or []), data_dir=data_dir, executor=executor,
         executor_options=options, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
@@ -162,14 +150,14 @@ def serve_cmd(
     try:
         app = create_app(settings)
     except (VidsceneError, ConfigError) as e:
-        _fail(str(e))
+        fail(str(e), 2)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                             proxy_headers=False, server_header=False, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     try:
         server.run()
     except (VidsceneError, OSError) as e:
-        _fail(str(e), 1)
+        fail(str(e), 1)
 
 
 def _origins(values: list[str] | None) -> list[str]:

@@ -105,7 +105,10 @@ class TokenBook:
         """The caller a token names, or ``None`` (unknown or revoked)."""
         if not token:
             return None
-        hashed = digest(token)
+        return self._holder(digest(token))
+
+    def _holder(self, hashed: str) -> Principal | None:
+        """Whose live token has this hash."""
         if self._admin_hash is not None and hmac.compare_digest(hashed, self._admin_hash):
             return Principal("admin (from the environment)", "admin", hashed)
         value = self.records.get(_TOKENS, hashed)
@@ -127,13 +130,7 @@ class TokenBook:
         value = self.records.get(_SESSIONS, digest(session))
         if value is None or value["expires"] < time.time():
             return None
-        token_hash = value["token"]
-        if self._admin_hash is not None and hmac.compare_digest(token_hash, self._admin_hash):
-            return Principal("admin (from the environment)", "admin", token_hash)
-        token = self.records.get(_TOKENS, token_hash)
-        if token is None or token.get("revoked") is not None:
-            return None
-        return Principal(token["name"], token["scope"], token_hash)
+        return self._holder(value["token"])
 
     def close_session(self, session: str) -> None:
         if session:
