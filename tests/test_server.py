@@ -272,6 +272,9 @@ def test_scopes_and_revocation(served: dict[str, Any]) -> None:
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
         assert reader.get("/v1/jobs").status_code == 200
     doomed = make_token(db, "doomed", "read")
+    default = vidscene("tokens", "create", "default", "--db", str(db)).stdout.splitlines()[-1]
+    with server.client(default) as c:  # the default scope may submit: what a token is for
+        assert c.post("/v1/jobs", json={"path": "sub/demo.mp4"}).status_code == 202
     with server.client(doomed) as c:
         assert c.get("/v1/jobs").status_code == 200
         vidscene("tokens", "revoke", "doomed", "--db", str(db))
@@ -364,6 +367,9 @@ def test_bad_uploads_leave_nothing_behind(served: dict[str, Any], tmp_path: Path
         assert c.post("/v1/jobs", content=b"x", headers={"Content-Type": "text/plain"}
                       ).status_code == 415
         assert c.post("/v1/jobs", files={"other": ("x", b"1")}).status_code == 422
+        sneaky = c.post("/v1/jobs", files={"file": ("../../up.mp4", DEMO.read_bytes(),
+                                                    "video/mp4")})
+        assert sneaky.status_code == 403 and "'..'" in sneaky.json()["error"]["message"]
     # Over the limit without a Content-Length (chunked): cut off while streaming.
     boundary = b"xyz"
     head = (b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.mp4\"\r\n"

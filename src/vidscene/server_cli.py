@@ -32,7 +32,7 @@ DbOption = Annotated[str | None, typer.Option(
 def tokens_create(
     name: Annotated[str, typer.Argument(help="Who or what the token is for (unique).")],
     scope: Annotated[str, typer.Option("--scope", help="read (look), submit (also run "
-                                       "jobs) or admin (everything).")] = "read",
+                                       "jobs) or admin (everything).")] = "submit",
     db: DbOption = None,
 ) -> None:
     """Make a token; it is printed once, on the last line of stdout."""

@@ -71,7 +71,7 @@ class TokenBook:
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def create(self, name: str, scope: str = "read") -> str:
+    def create(self, name: str, scope: str = "submit") -> str:
         """A new token (returned once); names are unique among live tokens."""
         name = name.strip()
         if not name or len(name) > 64 or not name.isprintable():

@@ -141,6 +141,9 @@ class UploadArea:
                 raise ApiError(400, "the upload ended before its file part was complete")
             if receiver.filename is None:
                 raise ApiError(422, "no 'file' field in the form")
+            if ".." in PurePosixPath(receiver.filename.replace("\\", "/")).parts:
+                raise ApiError(403, "the upload's file name must not contain '..'",
+                               "path_refused")
             if receiver.size == 0:
                 raise ApiError(422, "the uploaded file is empty (zero bytes)")
         except FormParserError as e:
