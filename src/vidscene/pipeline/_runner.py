@@ -247,6 +247,9 @@ class JobRunner:
             extra["worker"] = ", ".join(sorted(set(outcome.workers)))[:500]
         if outcome.nodes:
             extra["node"] = ", ".join(sorted(set(outcome.nodes)))[:500]
+        if outcome.result is not None and not jobs.get(job.id).active:
+            # Cancelled while its last piece finished: a cancelled job leaves no analysis.
+            return VideoOutcome(task.path, jobs.get(job.id))
         if outcome.result is not None:
             skey = settings_key(task.settings.to_dict())
             try:
