@@ -297,3 +297,109 @@ def test_attributes_on_real_footage_follow_a_fade_to_black() -> None:
     assert all(0.0 <= v <= 1.0 for _, v in values["sharpness"] + values["motion"])
     assert all(0.0 <= v <= 0.5 for _, v in values["contrast"])
     assert values["motion"][0] == (0, 0.0)
+
+
+# -- attributes whose values are not numbers ---------------------------------------------------
+
+
+class Label(Attribute):
+    """A label attribute, as a plugin writes one: the shot's most common label."""
+
+    name = "mood"
+    kind = "label"
+
+    def measure(self, sample: FrameSample) -> str:
+        return "dark" if sample.rgb.mean() < 60 else "light"
+
+    def reduce_shot(self, values: Any) -> Any:
+        return max(sorted(set(values)), key=list(values).count) if values else None
+
+    def reduce_span(self, values: Any, weights: Any) -> Any:
+        totals: dict[str, float] = {}
+        for v, w in zip(values, weights, strict=True):
+            totals[v] = totals.get(v, 0.0) + w
+        return max(sorted(totals), key=totals.__getitem__) if totals else None
+
+
+def test_a_label_attribute_uses_its_own_reductions_at_every_level() -> None:
+    shots = three_shots()  # 1 s, 2 s and 1 s long
+    mood = Label()
+    values = {"mood": [(0, "dark"), (5, "light"), (6, "dark"), (12, "light"), (35, "light")],
+              "brightness": [(0, 0.2), (12, 0.4)]}
+    aggregate_shots(shots, values, {"mood": mood})
+    assert [s.attributes["mood"] for s in shots] == ["dark", "light", "light"]
+    assert shots[0].attributes["brightness"] == 0.2  # numbers keep the number reductions
+    scenes = [Scene(0, 0, 2, 0, 40, 0.0, 4.0, 1.0)]
+    aggregate_scenes(scenes, shots, {"mood": mood})
+    assert scenes[0].attributes["mood"] == "light"  # 3 s of light against 1 s of dark
+    summary = summarise_video(shots, scenes, 4.0, {"mood": mood})
+    assert summary["mood"] == "light" and "mood_mean" not in summary
+    assert summary["brightness_mean"] == 0.3
+
+
+def test_plugins_written_for_numbers_keep_working_without_a_kind() -> None:
+    class Legacy(Attribute):
+        name = "legacy"
+
+        def measure(self, sample: FrameSample) -> float:
+            return 1.0
+
+    legacy = Legacy()
+    assert legacy.kind == "number"
+    assert legacy.reduce_shot([1.0, 2.0, float("nan")]) == 1.5
+    assert legacy.reduce_span([1.0, 4.0], [3.0, 1.0]) == 1.75
+    assert legacy.reduce_span([1.0, 3.0], [0.0, 0.0]) == 2.0
+    assert legacy.reduce_shot([]) is None
+
+
+def near(rgb: list[int], want: tuple[int, int, int]) -> bool:
+    """Within 3 levels per channel: the shrunk frame blends the pixels along an edge."""
+    return max(abs(a - b) for a, b in zip(rgb, want, strict=True)) <= 3
+
+
+def test_palette_finds_the_colours_and_their_shares() -> None:
+    rgb = solid((20, 40, 200))
+    rgb[:, :56] = (200, 30, 30)  # a quarter red, three quarters blue
+    palette = ATTRIBUTES.create("palette")
+    assert palette.kind == "list"
+    colours = palette.measure(sample(rgb))
+    assert len(colours) == 2
+    assert near(colours[0]["rgb"], (20, 40, 200)) and abs(colours[0]["share"] - 0.75) < 0.05
+    assert near(colours[1]["rgb"], (200, 30, 30)) and abs(colours[1]["share"] - 0.25) < 0.05
+    assert colours == palette.measure(sample(rgb.copy()))  # deterministic
+    grey = palette.measure(sample(solid((128, 128, 128))))
+    assert grey == [{"rgb": [128, 128, 128], "share": 1.0}]
+    shot = palette.reduce_shot([colours, grey])
+    assert len(shot) == 3
+    assert all(any(near(c["rgb"], want) for c in shot)
+               for want in ((20, 40, 200), (200, 30, 30), (128, 128, 128)))
+    assert abs(sum(c["share"] for c in shot) - 1.0) < 0.01
+    assert shot[0]["rgb"] == [128, 128, 128]  # half of the shot is grey
+    mostly_blue = palette.reduce_span([colours, grey], [9.0, 1.0])
+    assert near(mostly_blue[0]["rgb"], (20, 40, 200))
+    assert palette.reduce_shot([]) is None
+
+
+def test_palette_reaches_the_analysis_csv_and_queries(tmp_path: Path) -> None:
+    import json
+
+    from vidscene.pipeline import AnalyzeSettings, analyze
+    from vidscene.report import render
+    from vidscene.store import QueryError, parse_query
+
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo.mp4"
+    result = analyze(demo, AnalyzeSettings(detector="fast", scenes="osg",
+                                          attributes=("palette", "brightness")))
+    analysis = result.analysis
+    assert all(isinstance(s.attributes["palette"], list) for s in analysis.shots)
+    assert isinstance(analysis.scenes[0].attributes["palette"], list)
+    assert isinstance(analysis.attributes["palette"], list)
+    assert "palette_mean" not in analysis.attributes
+    json.dumps(analysis.to_dict())  # plain JSON all the way down
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(str(render(result, "csv")))))
+    assert json.loads(rows[0]["palette"]) == analysis.shots[0].attributes["palette"]
+    with pytest.raises(QueryError, match="palette"):
+        parse_query("palette > 1", "shots")

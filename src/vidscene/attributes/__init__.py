@@ -1,17 +1,20 @@
 """Attributes: per-frame measurements (built-in and plugin) and their shot/scene/video levels.
 
 Built-ins (registered names): ``brightness``, ``contrast``, ``colourfulness``, ``sharpness``,
-``motion``. Third-party attributes join through the entry-point group ``vidscene.attributes``
-(see :mod:`vidscene.attributes._base`).
+``motion`` (numbers) and ``palette`` (the dominant colours, a list). Third-party attributes
+join through the entry-point group ``vidscene.attributes`` (see
+:mod:`vidscene.attributes._base`).
 """
 
-from vidscene.attributes import _builtin  # noqa: F401  (registers the built-ins)
+from vidscene.attributes import _builtin, _palette  # noqa: F401  (register the built-ins)
 from vidscene.attributes._aggregate import aggregate_scenes, aggregate_shots, summarise_video
 from vidscene.attributes._base import (
+    ATTRIBUTE_KINDS,
     ATTRIBUTES,
     ENTRY_POINT_GROUP,
     Attribute,
     FrameSample,
+    attribute_kind,
     create_attributes,
     load_plugins,
 )
@@ -25,6 +28,7 @@ from vidscene.attributes._builtin import (
 )
 
 __all__ = [
+    "ATTRIBUTE_KINDS",
     "ATTRIBUTES",
     "ENTRY_POINT_GROUP",
     "Attribute",
@@ -35,6 +39,7 @@ __all__ = [
     "Motion",
     "Sharpness",
     "aggregate_scenes",
+    "attribute_kind",
     "aggregate_shots",
     "create_attributes",
     "load_plugins",

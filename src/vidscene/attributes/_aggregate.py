@@ -10,24 +10,29 @@ people compare across videos.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from vidscene.analysis import Scene, Shot
+from vidscene.attributes._base import Attribute, FrameSample, _is_number
 
 __all__ = ["aggregate_scenes", "aggregate_shots", "summarise_video"]
 
 _DECIMALS = 4
 
 
-def aggregate_shots(shots: Sequence[Shot], values: dict[str, list[tuple[int, float]]]) -> None:
-    """Set ``shot.attributes[name]`` to the mean of the ``(frame_index, value)`` samples of
-    ``values[name]`` that fall in the shot's ``[start_frame, end_frame)``.
+def aggregate_shots(shots: Sequence[Shot], values: dict[str, list[tuple[int, Any]]],
+                    attributes: Mapping[str, Attribute] | None = None) -> None:
+    """Set ``shot.attributes[name]`` to the reduction (``Attribute.reduce_shot``; numbers: the
+    mean) of the ``(frame_index, value)`` samples of ``values[name]`` that fall in the shot's
+    ``[start_frame, end_frame)``. ``attributes`` gives the attribute of each name; a name
+    without one is reduced as a number.
 
-    A shot without samples of an attribute (or with only NaN ones) gets no entry for it rather
-    than an invented number; the pipeline gives every shot at least one sample.
+    A shot without samples of an attribute (or whose reduction is ``None``, such as only NaN
+    numbers) gets no entry for it rather than an invented value; the pipeline gives every
+    shot at least one sample.
     """
     if not shots:
         return
@@ -37,47 +42,50 @@ def aggregate_shots(shots: Sequence[Shot], values: dict[str, list[tuple[int, flo
     for name, samples in values.items():
         if not samples:
             continue
+        reducer = (attributes or {}).get(name) or _NUMBER
         frames = np.array([frame for frame, _ in samples], np.int64)
-        numbers = np.array([value for _, value in samples], np.float64)
         owner = np.searchsorted(starts, frames, side="right") - 1
-        inside = (owner >= 0) & (frames < ends[owner.clip(0)]) & np.isfinite(numbers)
-        totals = np.bincount(owner[inside], numbers[inside], minlength=len(shots))
-        counts = np.bincount(owner[inside], minlength=len(shots))
-        for shot, total, count in zip(shots, totals, counts, strict=True):
-            if count:
-                shot.attributes[name] = round(float(total / count), _DECIMALS)
+        inside = (owner >= 0) & (frames < ends[owner.clip(0)])
+        grouped: dict[int, list[Any]] = {}
+        for k in np.flatnonzero(inside):
+            grouped.setdefault(int(owner[k]), []).append(samples[k][1])
+        for i, members in grouped.items():
+            value = _rounded(reducer.reduce_shot(members))
+            if value is not None:
+                shots[i].attributes[name] = value
 
 
-def aggregate_scenes(scenes: Sequence[Scene], shots: Sequence[Shot]) -> None:
-    """Set each scene's attributes to the duration-weighted mean over its shots.
-
-    An attribute counts only the shots that have it; if they all last zero seconds (a broken
-    timeline) their plain mean is used instead of dividing by zero.
-    """
+def aggregate_scenes(scenes: Sequence[Scene], shots: Sequence[Shot],
+                     attributes: Mapping[str, Attribute] | None = None) -> None:
+    """Set each scene's attributes to the reduction over its shots, weighted by duration
+    (``Attribute.reduce_span``; numbers: the duration-weighted mean). An attribute counts
+    only the shots that have it."""
     for scene in scenes:
         members = shots[scene.first_shot : scene.last_shot + 1]
         names = sorted({name for shot in members for name in shot.attributes})
         for name in names:
             having = [shot for shot in members if name in shot.attributes]
-            weights = np.array([max(shot.duration, 0.0) for shot in having])
-            numbers = np.array([shot.attributes[name] for shot in having])
-            if weights.sum() <= 0:
-                weights = np.ones_like(numbers)
-            scene.attributes[name] = round(float(np.average(numbers, weights=weights)), _DECIMALS)
+            reducer = (attributes or {}).get(name) or _NUMBER
+            value = _rounded(reducer.reduce_span([s.attributes[name] for s in having],
+                                                 [s.duration for s in having]))
+            if value is not None:
+                scene.attributes[name] = value
 
 
 def summarise_video(
-    shots: Sequence[Shot], scenes: Sequence[Scene], duration: float
-) -> dict[str, float | int]:
+    shots: Sequence[Shot], scenes: Sequence[Scene], duration: float,
+    attributes: Mapping[str, Attribute] | None = None,
+) -> dict[str, Any]:
     """The video-level attributes: counts, shot-length statistics, pacing, attribute spread.
 
     Shot lengths are in seconds (population standard deviation); ``cuts_per_minute`` counts
     the boundaries between shots (``shot_count - 1``, every transition type) per minute of
-    ``duration``. For each shot attribute, ``<name>_mean`` / ``_min`` / ``_max`` are taken over
-    the shots that have it, each shot counting once.
+    ``duration``. For each number attribute, ``<name>_mean`` / ``_min`` / ``_max`` are taken
+    over the shots that have it, each shot counting once; any other kind gets ``<name>``, its
+    own reduction over every shot weighted by duration (``Attribute.reduce_span``).
     """
     lengths = np.array([shot.duration for shot in shots], np.float64)
-    summary: dict[str, float | int] = {
+    summary: dict[str, Any] = {
         "shot_count": len(shots),
         "scene_count": len(scenes),
         "mean_shot_length": _stat(lengths, np.mean),
@@ -91,11 +99,39 @@ def summarise_video(
     }
     names = sorted({name for shot in shots for name in shot.attributes})
     for name in names:
-        numbers = np.array([s.attributes[name] for s in shots if name in s.attributes])
+        reducer = (attributes or {}).get(name) or _NUMBER
+        having = [s for s in shots if name in s.attributes]
+        if reducer.kind != "number":
+            value = _rounded(reducer.reduce_span([s.attributes[name] for s in having],
+                                                 [s.duration for s in having]))
+            if value is not None:
+                summary[name] = value
+            continue
+        numbers = np.array([s.attributes[name] for s in having if _is_number(s.attributes[name])],
+                           np.float64)
         summary[f"{name}_mean"] = _stat(numbers, np.mean)
         summary[f"{name}_min"] = _stat(numbers, np.min)
         summary[f"{name}_max"] = _stat(numbers, np.max)
     return summary
+
+
+class _Number(Attribute):
+    """The reductions of a number, for names no attribute object was given for."""
+
+    name = "number"
+
+    def measure(self, sample: FrameSample) -> float:  # pragma: no cover  (never measures)
+        raise NotImplementedError
+
+
+_NUMBER = _Number()
+
+
+def _rounded(value: Any) -> Any:
+    """Numbers rounded to the stored precision (the JSON stays small and stable)."""
+    if isinstance(value, float):
+        return round(value, _DECIMALS) if math.isfinite(value) else None
+    return value
 
 
 def _stat(numbers: np.ndarray, reduce: Callable[[np.ndarray], Any]) -> float:

@@ -1,8 +1,13 @@
 """The attribute plugin interface, its registry and plugin discovery.
 
-An attribute is one number measured on one sampled frame (brightness, motion, ...). Shot,
-scene and video values are aggregates of those numbers (:mod:`vidscene.attributes._aggregate`),
-so a plugin author writes only the per-frame measurement and gets every level for free.
+An attribute is measured on each sampled frame (brightness, motion, the frame's colours, ...).
+Shot, scene and video values are reductions of those measurements
+(:mod:`vidscene.attributes._aggregate`). For a number, the reductions are given: a shot's
+mean, a scene's duration-weighted mean, and the video's mean, minimum and maximum over its
+shots, so a plugin author writes only the per-frame measurement. An attribute whose value is
+not a number (a label, a text, a list such as a palette) says so in ``kind`` and writes its own
+two reductions: :meth:`Attribute.reduce_shot` (a shot's samples) and
+:meth:`Attribute.reduce_span` (a scene's or the whole video's shots, weighted by duration).
 
 Third-party packages add attributes through the entry-point group ``vidscene.attributes``::
 
@@ -21,6 +26,7 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +34,11 @@ from vidscene.registry import Registry
 
 __all__ = [
     "ATTRIBUTES",
+    "ATTRIBUTE_KINDS",
     "ENTRY_POINT_GROUP",
     "Attribute",
     "FrameSample",
+    "attribute_kind",
     "create_attributes",
     "load_plugins",
 ]
@@ -54,8 +62,24 @@ class FrameSample:
     tiny_previous: np.ndarray | None = None
 
 
+ATTRIBUTE_KINDS: tuple[str, ...] = ("number", "label", "text", "list")
+"""What an attribute's value is: a float; one of a few names (``shot_scale``); free text
+(recognised text); a JSON list (a palette). Queries compare numbers, and match labels and texts
+with ``=``/``~``."""
+
+
+def _mean(values: Sequence[Any]) -> float | None:
+    numbers = [float(v) for v in values if _is_number(v)]
+    return float(np.mean(numbers)) if numbers else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        bool(np.isfinite(value))
+
+
 class Attribute(ABC):
-    """Measures one number on a :class:`FrameSample`."""
+    """Measures one value on a :class:`FrameSample` (a number unless ``kind`` says other)."""
 
     name: str = ""
     """Registry name and JSON key (``brightness``)."""
@@ -69,9 +93,31 @@ class Attribute(ABC):
     analysis records it in its ``models``. A plugin loads a stored model with
     ``model, card, self.model = vidscene.model_store.load("name@v2")``."""
 
+    kind: str = "number"
+    """One of :data:`ATTRIBUTE_KINDS`."""
+
     @abstractmethod
-    def measure(self, sample: FrameSample) -> float:
-        """The attribute's value on ``sample``; a plain ``float``."""
+    def measure(self, sample: FrameSample) -> Any:
+        """The attribute's value on ``sample``: a plain ``float`` for a number, else any
+        JSON-able value its reductions understand."""
+
+    def reduce_shot(self, values: Sequence[Any]) -> Any:
+        """A shot's value from its samples' values, in time order; ``None``: no value (the
+        shot gets no entry). Numbers: the mean of the finite ones."""
+        return _mean(values)
+
+    def reduce_span(self, values: Sequence[Any], weights: Sequence[float]) -> Any:
+        """A scene's (or, for values that are not numbers, the video's) value from its shots'
+        values and durations. Numbers: the duration-weighted mean (a plain mean when every
+        shot lasts zero seconds)."""
+        pairs = [(float(v), max(float(w), 0.0)) for v, w in zip(values, weights, strict=True)
+                 if _is_number(v)]
+        if not pairs:
+            return None
+        numbers, w = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        if w.sum() <= 0:
+            w = np.ones_like(numbers)
+        return float(np.average(numbers, weights=w))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -118,6 +164,12 @@ def load_plugins(registry: Registry[Attribute] = ATTRIBUTES) -> list[str]:
     return added
 
 
+def attribute_kind(name: str, registry: Registry[Attribute] = ATTRIBUTES) -> str:
+    """The ``kind`` of a registered attribute, without building it (``number`` if its
+    factory does not say)."""
+    return str(getattr(registry.factory(name), "kind", "number"))
+
+
 def create_attributes(
     names: Sequence[str] | None = None, *, registry: Registry[Attribute] = ATTRIBUTES
 ) -> list[Attribute]:
@@ -137,6 +189,8 @@ def _plugin_factory(name: str, loaded: object) -> Callable[[], Attribute]:
     if isinstance(loaded, Attribute):
         instance = loaded
         factory: Callable[[], Attribute] = lambda: instance  # noqa: E731
+        # (attribute_kind reads it without building the plugin)
+        factory.kind = instance.kind  # type: ignore[attr-defined]
         declared = instance.name
     elif isinstance(loaded, type) and issubclass(loaded, Attribute):
         factory = loaded

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +57,9 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
                 SEGMENTERS, self.settings.scenes, weights=self.settings.scene_model,
                 threads=self.resources.threads or None, device=self.resources.device))
         self.embedder = self.segmenter.keyframe_embedder()
+        # The attributes' own reductions (a palette is not averaged like a number); an
+        # attribute loads any model of its own on first measure, so this is cheap.
+        self.reducers = {a.name: a for a in attrs.create_attributes(self.settings.attributes)}
 
     def warm_up(self) -> None:
         """Load the segmenter's model now rather than on the first video (a worker that
@@ -73,7 +77,7 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         _check_seams(item.info.path, results)
         transitions: list[Transition] = []
         times: list[np.ndarray] = []
-        values: dict[str, list[tuple[int, float]]] = {}
+        values: dict[str, list[tuple[int, Any]]] = {}
         closed: list[ClosedShot] = []
         open_start: int | None = None  # a shot handed on from one chunk to the next
         open_samples: list[Sample] = []
@@ -107,9 +111,9 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
                                if self.embedder is not None else None)
         scenes = self.segmenter.segment(shots, embeddings, keyframe_embeddings)
         t_scenes = time.perf_counter() - t_scenes
-        attrs.aggregate_shots(shots, values)
-        attrs.aggregate_scenes(scenes, shots)
-        summary = attrs.summarise_video(shots, scenes, video.duration)
+        attrs.aggregate_shots(shots, values, self.reducers)
+        attrs.aggregate_scenes(scenes, shots, self.reducers)
+        summary = attrs.summarise_video(shots, scenes, video.duration, self.reducers)
         thumbnails = {i: jpeg for c in closed for i, jpeg in c.thumbnails.items()}
         analysis = Analysis(
             video=video,

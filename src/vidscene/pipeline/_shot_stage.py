@@ -98,7 +98,7 @@ class ChunkResult:
     tail: list[Sample]
     """Samples in the core of the shot still open at the core's end (from ``tail_start``)."""
     tail_start: int | None
-    values: dict[str, list[tuple[int, float]]]
+    values: dict[str, list[tuple[int, Any]]]
     """Attribute samples of the core: ``name -> [(frame, value)]``."""
     frame_count: int
     """Frames numbered up to the core's end (the last chunk: the video's decoded count)."""
@@ -317,7 +317,7 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                              decoder_threads=self.resources.threads)
         builder = ShotBuilder(self.settings.keyframes_per_shot, lambda: stream.analysis_size,
                               self.embedder, core_start=chunk.start, core_stop=chunk.stop)
-        values: dict[str, list[tuple[int, float]]] = {m.name: [] for m in self.measures}
+        values: dict[str, list[tuple[int, Any]]] = {m.name: [] for m in self.measures}
         transitions: list[Transition] = []
         times: list[np.ndarray] = []
         previous_tiny: np.ndarray | None = None
@@ -341,7 +341,7 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                     sample = attrs.FrameSample(index, float(batch.times[j]), rgb, batch.tiny[j],
                                                prev)
                     for m in self.measures:
-                        values[m.name].append((index, float(m.measure(sample))))
+                        values[m.name].append((index, _value(m, m.measure(sample))))
                 builder.add_sample(index, rgb)
             previous_tiny = batch.tiny[-1]
             td = time.perf_counter()
@@ -385,3 +385,9 @@ class ShotStage(Stage[Chunk, ChunkResult]):
             hashed_from=chunk.span.start if chunk.span is not None else 0,
             frame_hashes=np.asarray(hashes, np.uint64),
         )
+
+
+def _value(attribute: attrs.Attribute, value: Any) -> Any:
+    """A number attribute's value as a plain float (a NumPy scalar would not pickle small or
+    encode as JSON); other kinds are kept as their measure made them."""
+    return float(value) if attribute.kind == "number" else value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 
 from vidscene.analysis import AnalysisResult
@@ -57,6 +58,8 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))  # a palette: one JSON cell
     return str(value)
 
 

@@ -382,7 +382,9 @@ def video(analysis_id: str, request: Request,
         cuts_per_minute=analysis.attributes.get("cuts_per_minute", cpm),
         data={"id": aid, **analysis.to_dict()}, formats=export_formats(),
         aspect=f"{max(width, 1)} / {max(height, 1)}",
-        attributes=sorted({k for s in analysis.shots for k in s.attributes}))
+        # Charts draw numbers; a palette or a label is shown elsewhere, not as bars.
+        attributes=sorted({k for s in analysis.shots for k, v in s.attributes.items()
+                           if isinstance(v, int | float) and not isinstance(v, bool)}))
 
 
 # ---------------------------------------------------------------------------- jobs page

@@ -76,18 +76,22 @@ class Query:
     offset: int = 0
 
 
-def _attribute_names() -> list[str]:
-    from vidscene.attributes import ATTRIBUTES, load_plugins
+def _attribute_kinds() -> dict[str, str]:
+    """Every registered attribute's kind (``number``, ``label``, ``text``, ``list``)."""
+    from vidscene.attributes import ATTRIBUTES, attribute_kind, load_plugins
 
     load_plugins()
-    return ATTRIBUTES.names()
+    return {name: attribute_kind(name) for name in ATTRIBUTES.names()}
 
 
 def fields_for(level: str) -> dict[str, Field]:
     """Every field of ``level`` by name."""
     if level not in LEVELS:
         raise QueryError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
-    attributes = _attribute_names()
+    kinds = _attribute_kinds()
+    numbers = [a for a, kind in kinds.items() if kind == "number"]
+    # Labels and texts match with = and ~; lists (a palette) are not compared.
+    words = [a for a, kind in kinds.items() if kind in ("label", "text")]
     found: dict[str, Field] = {}
     if level == "videos":
         for name in ("duration", "fps", "frame_count", "width", "height"):
@@ -96,10 +100,12 @@ def fields_for(level: str) -> dict[str, Field]:
             found[name] = Field(name, ("video", name), text=True)
         for name in PACING:
             found[name] = Field(name, ("attributes", name))
-        for a in attributes:
+        for a in numbers:
             for stat in ("mean", "min", "max"):
                 found[f"{a}_{stat}"] = Field(f"{a}_{stat}", ("attributes", f"{a}_{stat}"))
             found[a] = Field(a, ("attributes", f"{a}_mean"))
+        for a in words:
+            found[a] = Field(a, ("attributes", a), text=True)
         return found
     for name in ("index", "start_frame", "end_frame", "start_time", "end_time"):
         found[name] = Field(name, (name,))
@@ -110,8 +116,10 @@ def fields_for(level: str) -> dict[str, Field]:
     else:
         for name in ("first_shot", "last_shot", "confidence"):
             found[name] = Field(name, (name,))
-    for a in attributes:
+    for a in numbers:
         found[a] = Field(a, ("attributes", a))
+    for a in words:
+        found[a] = Field(a, ("attributes", a), text=True)
     return found
 
 
