@@ -403,3 +403,74 @@ def test_palette_reaches_the_analysis_csv_and_queries(tmp_path: Path) -> None:
     assert json.loads(rows[0]["palette"]) == analysis.shots[0].attributes["palette"]
     with pytest.raises(QueryError, match="palette"):
         parse_query("palette > 1", "shots")
+
+
+# -- technical cues ------------------------------------------------------------------------------
+
+SMPTE = [(192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0), (192, 0, 192),
+         (192, 0, 0), (0, 0, 192)]
+
+
+def _cue_video(path: Path) -> None:
+    """11 s at 25 fps: moving content, then black (2–3 s), colour bars (3–5 s), moving, a
+    frozen picture (7–8.5 s), letterboxed moving content (8.5–10.5 s), moving."""
+    import av
+
+    w, h = 320, 180
+    yy, xx = np.mgrid[0:h, 0:w]
+
+    def moving(i: int) -> np.ndarray:
+        # A picture, not black anywhere: 50..230 in every channel.
+        frame = (50 + np.stack([(xx + 3 * i) % 180, (yy * 2 + i) % 180,
+                                ((xx + yy) // 2 + 5 * i) % 180], axis=2)).astype(np.uint8)
+        x0 = (10 * i) % (w - 40)
+        frame[60:100, x0:x0 + 40] = (255, 255, 255)
+        return frame
+
+    bars = np.zeros((h, w, 3), np.uint8)
+    for k, colour in enumerate(SMPTE):
+        bars[: h * 2 // 3, k * w // 7:(k + 1) * w // 7] = colour
+    bars[h * 2 // 3:] = (16, 16, 16)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"qscale": "2"}
+        for i in range(275):
+            t = i / 25
+            if 2 <= t < 3:
+                frame = np.zeros((h, w, 3), np.uint8)
+            elif 3 <= t < 5:
+                frame = bars
+            elif 7 <= t < 8.5:
+                frame = moving(175)
+            elif 8.5 <= t < 10.5:
+                frame = moving(i)
+                frame[:27], frame[-27:] = 0, 0
+            else:
+                frame = moving(i)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_cues_are_found_to_the_frame(tmp_path: Path) -> None:
+    from vidscene.pipeline import AnalyzeSettings, analyze
+
+    path = tmp_path / "cues.mp4"
+    _cue_video(path)
+    analysis = analyze(path, AnalyzeSettings(detector="fast", scenes="osg",
+                                             attributes=("cues", "brightness"))).analysis
+    found = {c["type"]: c for c in analysis.cues}
+    expected = {"black_frames": (2.0, 3.0), "color_bars": (3.0, 5.0),
+                "freeze_frame": (7.04, 8.5), "letterbox": (8.5, 10.5)}
+    assert set(found) == set(expected), analysis.cues
+    for kind, (start, end) in expected.items():
+        assert abs(found[kind]["start_time"] - start) <= 0.08, (kind, found[kind])
+        assert abs(found[kind]["end_time"] - end) <= 0.08, (kind, found[kind])
+    assert all(set(c) == {"type", "start_time", "end_time", "confidence"}
+               for c in analysis.cues)
+    assert "cues" not in analysis.shots[0].attributes  # segments only, no shot value
+    assert analysis.speech == []
+    again = type(analysis).from_dict(analysis.to_dict())
+    assert again.cues == analysis.cues

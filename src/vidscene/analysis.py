@@ -103,6 +103,13 @@ class Analysis:
     timing: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     schema: str = SCHEMA
+    # Last, so code that builds an Analysis by position keeps working.
+    cues: list[dict[str, Any]] = field(default_factory=list)
+    """Technical cues as time segments: ``{"type": "black_frames" | "color_bars" |
+    "freeze_frame" | "letterbox" | "pillarbox" | …, "start_time", "end_time",
+    "confidence"}``, in time order."""
+    speech: list[dict[str, Any]] = field(default_factory=list)
+    """Where someone speaks: ``{"start_time", "end_time"}``, in time order."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form, with keys in the documented order."""
@@ -113,6 +120,8 @@ class Analysis:
             "shots": [asdict(s) for s in self.shots],
             "scenes": [asdict(s) for s in self.scenes],
             "attributes": dict(self.attributes),
+            "cues": [dict(c) for c in self.cues],
+            "speech": [dict(s) for s in self.speech],
             "models": dict(self.models),
             "timing": {k: round(v, 4) for k, v in self.timing.items()},
             "settings": dict(self.settings),
@@ -135,6 +144,8 @@ class Analysis:
             shots=shots,
             scenes=scenes,
             attributes=dict(data.get("attributes", {})),
+            cues=[dict(c) for c in data.get("cues", [])],
+            speech=[dict(s) for s in data.get("speech", [])],
             models=dict(data.get("models", {})),
             timing=dict(data.get("timing", {})),
             settings=dict(data.get("settings", {})),

@@ -35,6 +35,7 @@ from vidscene.registry import Registry
 __all__ = [
     "ATTRIBUTES",
     "ATTRIBUTE_KINDS",
+    "SEGMENT_LISTS",
     "ENTRY_POINT_GROUP",
     "Attribute",
     "FrameSample",
@@ -62,10 +63,14 @@ class FrameSample:
     tiny_previous: np.ndarray | None = None
 
 
-ATTRIBUTE_KINDS: tuple[str, ...] = ("number", "label", "text", "list")
+ATTRIBUTE_KINDS: tuple[str, ...] = ("number", "label", "text", "list", "segments")
 """What an attribute's value is: a float; one of a few names (``shot_scale``); free text
-(recognised text); a JSON list (a palette). Queries compare numbers, and match labels and texts
-with ``=``/``~``."""
+(recognised text); a JSON list (a palette); or ``segments``: per-frame evidence that only
+becomes the video's segments (:meth:`Attribute.segments`), with no shot value. Queries
+compare numbers, and match labels and texts with ``=``/``~``."""
+
+SEGMENT_LISTS: tuple[str, ...] = ("cues", "speech")
+"""The Analysis's top-level lists of time segments that attributes fill."""
 
 
 def _mean(values: Sequence[Any]) -> float | None:
@@ -95,6 +100,21 @@ class Attribute(ABC):
 
     kind: str = "number"
     """One of :data:`ATTRIBUTE_KINDS`."""
+    every_frame: bool = False
+    """Measure every decoded frame's tiny copy (:meth:`measure_tiny`) instead of the sampled
+    analysis frames: for what must be timed to the frame (black frames, freezes)."""
+
+    def measure_tiny(self, index: int, tiny: np.ndarray, tiny_previous: np.ndarray | None
+                     ) -> Any:
+        """With ``every_frame``: the value on frame ``index``'s 64×36 RGB copy."""
+        raise NotImplementedError(f"{self.name} measures sampled frames")
+
+    def segments(self, samples: Sequence[tuple[int, Any]], times: Sequence[float],
+                 fps: float) -> dict[str, list[dict[str, Any]]]:
+        """Time segments of the whole video from its ``(frame, value)`` samples, by top-level
+        list (:data:`SEGMENT_LISTS`): ``{"cues": [{"type", "start_time", "end_time",
+        "confidence"}]}``. ``times[f]`` is frame ``f``'s time. Default: none."""
+        return {}
 
     @abstractmethod
     def measure(self, sample: FrameSample) -> Any:

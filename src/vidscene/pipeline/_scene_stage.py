@@ -114,12 +114,21 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         attrs.aggregate_shots(shots, values, self.reducers)
         attrs.aggregate_scenes(scenes, shots, self.reducers)
         summary = attrs.summarise_video(shots, scenes, video.duration, self.reducers)
+        segments: dict[str, list[dict[str, Any]]] = {name: [] for name in attrs.SEGMENT_LISTS}
+        for name, attribute in self.reducers.items():
+            found = attribute.segments(values.get(name, []), all_times, video.fps)
+            for listed, items in found.items():
+                segments.setdefault(listed, []).extend(items)
+        for items in segments.values():
+            items.sort(key=lambda seg: (seg["start_time"], seg.get("type", "")))
         thumbnails = {i: jpeg for c in closed for i, jpeg in c.thumbnails.items()}
         analysis = Analysis(
             video=video,
             shots=shots,
             scenes=scenes,
             attributes=summary,
+            cues=segments["cues"],
+            speech=segments["speech"],
             models={"shots": last.detector, "scenes": self.segmenter.describe(),
                     **last.attribute_models},
             timing={"decode_s": sum(r.decode_s for r in results),

@@ -294,7 +294,9 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         detector = self._spare or self.new_detector()
         self._spare = detector
         self.geometry = ChunkGeometry(detector.chunk_warmup, detector.chunk_alignment)
-        self.measures = attrs.create_attributes(self.settings.attributes)
+        measures = attrs.create_attributes(self.settings.attributes)
+        self.measures = [m for m in measures if not m.every_frame]
+        self.frame_measures = [m for m in measures if m.every_frame]
         segmenter = self._segmenter or create_segmenter(
             self.settings.scenes, **_options(
                 SEGMENTERS, self.settings.scenes, weights=self.settings.scene_model,
@@ -317,7 +319,8 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                              decoder_threads=self.resources.threads)
         builder = ShotBuilder(self.settings.keyframes_per_shot, lambda: stream.analysis_size,
                               self.embedder, core_start=chunk.start, core_stop=chunk.stop)
-        values: dict[str, list[tuple[int, Any]]] = {m.name: [] for m in self.measures}
+        values: dict[str, list[tuple[int, Any]]] = {
+            m.name: [] for m in [*self.measures, *self.frame_measures]}
         transitions: list[Transition] = []
         times: list[np.ndarray] = []
         previous_tiny: np.ndarray | None = None
@@ -334,6 +337,11 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                                                                     stop - batch.start)))
             times.append(batch.times[core])
             builder.add_tiny(batch.start, batch.tiny)
+            for m in self.frame_measures:
+                for j in range(core.start, core.stop):
+                    prev = batch.tiny[j - 1] if j > 0 else previous_tiny
+                    values[m.name].append((batch.start + j,
+                                           m.measure_tiny(batch.start + j, batch.tiny[j], prev)))
             for index, rgb in batch.analysis:
                 j = index - batch.start
                 if index >= chunk.start and (stop is None or index < stop):
@@ -379,7 +387,8 @@ class ShotStage(Stage[Chunk, ChunkResult]):
             frame_count=end, duration=stream.duration if stop is None else 0.0,
             fps=stream.fps,
             detector=detector.describe(),
-            attribute_models={f"attribute {a.name}": a.model for a in self.measures if a.model},
+            attribute_models={f"attribute {a.name}": a.model
+                              for a in [*self.measures, *self.frame_measures] if a.model},
             decode_s=time.perf_counter() - t0 - t_detect, shots_s=t_detect,
             worker=worker_name(),
             hashed_from=chunk.span.start if chunk.span is not None else 0,

@@ -1,0 +1,144 @@
+"""``cues``: technical cues of the picture as time segments (``Analysis.cues``).
+
+Measured on every decoded frame's 64×36 copy, so cue edges are timed to the frame rather than
+to the 2-per-second analysis samples:
+
+* ``black_frames``: the whole picture dark (mean luma < 0.06 and no pixel above 0.15);
+* ``color_bars``: seven vertical bands over the top two thirds, each flat, their luma falling
+  from left to right and all but the first strongly coloured (the SMPTE/EBU layout);
+* ``freeze_frame``: at least a second of frames identical to the one before (mean luma change
+  below 0.0001; a static shot still changes by ~0.0003 from sensor and codec noise, a repeated
+  frame decodes the same but for keyframe refreshes, which runs bridge), black frames and bars
+  excepted;
+* ``letterbox`` / ``pillarbox``: dark bands of at least 8 % of the height at the top and the
+  bottom (or of the width at both sides) for at least a second, with the picture starting
+  sharply inside them (dark content around a subject is not a bar).
+
+Each frame's evidence is one small integer of flags (and the change since the frame before),
+so a two-hour film costs a few megabytes in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample
+
+BLACK, BARS, FROZEN, LETTERBOX, PILLARBOX = 1, 2, 4, 8, 16
+_REC709 = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0
+BLACK_MEAN, BLACK_MAX = 0.06, 0.15
+FROZEN_CHANGE = 0.0001
+BAND_DARK = 0.05
+BAND_RINGING = 0.12
+PICTURE_EDGE = 0.08
+"""The first line inside a bar has a median luma at least this: the picture starts sharply
+there (dark content beside a subject, such as space around a planet, is not a bar)."""
+MIN_SECONDS = {"black_frames": 0.0, "color_bars": 0.5, "freeze_frame": 1.0, "letterbox": 1.0,
+               "pillarbox": 1.0}
+FLAGS = {"black_frames": BLACK, "color_bars": BARS, "freeze_frame": FROZEN,
+         "letterbox": LETTERBOX, "pillarbox": PILLARBOX}
+CONFIDENCE = 0.9
+GAP = 3
+"""Frames without the flag that a run may cross."""
+
+
+def _bars(tiny: np.ndarray) -> bool:
+    top = tiny[: tiny.shape[0] * 2 // 3].astype(np.float32)
+    edges = np.linspace(0, top.shape[1], 8).round().astype(int)
+    means, lumas = [], []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        band = top[:, a + 1 : b - 1] if b - a > 3 else top[:, a:b]
+        if band.reshape(-1, 3).std(axis=0).max() > 14:
+            return False  # not flat: no bar
+        mean = band.reshape(-1, 3).mean(axis=0)
+        means.append(mean)
+        lumas.append(float(mean @ (_REC709 * 255.0)))
+    if not all(x > y + 5 for x, y in zip(lumas, lumas[1:], strict=False)):
+        return False
+    saturation = [float(m.max() - m.min()) for m in means[1:]]
+    return min(saturation) > 60
+
+
+def _bar(luma: np.ndarray) -> int:
+    """How many of the first rows of ``luma`` form a dark bar (0: none). A bar row is dark
+    in the middle and nearly everywhere (the codec rings a little along the bar's edge)."""
+    dark = (np.median(luma, axis=1) < BAND_DARK) & (luma.max(axis=1) < BAND_RINGING)
+    if dark.all() or not dark[0]:
+        return 0
+    n = int(np.argmin(dark))
+    edge = np.median(luma[n : n + 2], axis=1)
+    return n if float(edge.max()) >= PICTURE_EDGE else 0
+
+
+@ATTRIBUTES.register("cues")
+class Cues(Attribute):
+    name = "cues"
+    description = ("Technical cues as time segments: black frames, colour bars, freeze "
+                   "frames, letterbox and pillarbox bars.")
+    unit = "segments (Analysis.cues)"
+    kind = "segments"
+    every_frame = True
+
+    def measure(self, sample: FrameSample) -> Any:
+        return self.measure_tiny(sample.index, sample.tiny, sample.tiny_previous)
+
+    def measure_tiny(self, index: int, tiny: np.ndarray, tiny_previous: np.ndarray | None
+                     ) -> int:
+        luma = tiny.astype(np.float32) @ _REC709
+        flags = 0
+        black = float(luma.mean()) < BLACK_MEAN and float(luma.max()) < BLACK_MAX
+        if black:
+            flags |= BLACK
+        bars = not black and _bars(tiny)
+        if bars:
+            flags |= BARS
+        if not black and not bars and tiny_previous is not None:
+            before = tiny_previous.astype(np.float32) @ _REC709
+            if float(np.abs(luma - before).mean()) < FROZEN_CHANGE:
+                flags |= FROZEN
+        if not black:
+            tall, wide = luma.shape
+            if min(_bar(luma), _bar(luma[::-1])) >= 0.08 * tall:
+                flags |= LETTERBOX
+            if min(_bar(luma.T), _bar(luma.T[::-1])) >= 0.08 * wide:
+                flags |= PILLARBOX
+        return flags
+
+    def reduce_shot(self, values: Sequence[Any]) -> Any:
+        return None  # segments of the video, not a value of each shot
+
+    def reduce_span(self, values: Sequence[Any], weights: Sequence[float]) -> Any:
+        return None
+
+    def segments(self, samples: Sequence[tuple[int, Any]], times: Sequence[float],
+                 fps: float) -> dict[str, list[dict[str, Any]]]:
+        frame_s = 1.0 / fps if fps > 0 else 0.04
+        ordered = sorted(samples, key=lambda s: s[0])
+        frames = np.array([f for f, _ in ordered], np.int64)
+        flags = np.array([int(v) for _, v in ordered], np.int64)
+
+        def at(frame: int) -> float:
+            return float(times[frame]) if frame < len(times) else frame * frame_s
+
+        cues: list[dict[str, Any]] = []
+        for kind, bit in FLAGS.items():
+            for first, last in _runs(frames[(flags & bit) != 0]):
+                start, end = at(first), at(last) + frame_s
+                if end - start >= MIN_SECONDS[kind] - 1e-9:
+                    cues.append({"type": kind, "start_time": round(start, 3),
+                                 "end_time": round(end, 3), "confidence": CONFIDENCE})
+        return {"cues": cues}
+
+
+def _runs(frames: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` of runs of flagged frames, bridging gaps of up to :data:`GAP`
+    frames (a keyframe refresh in a frozen picture, one noisy frame in a letterbox)."""
+    if len(frames) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(frames) > GAP + 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(frames) - 1]])
+    return [(int(frames[a]), int(frames[b])) for a, b in zip(starts, ends, strict=True)]
