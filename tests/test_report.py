@@ -497,3 +497,24 @@ def test_html_stays_compact_for_two_thousand_shots() -> None:
     assert html.count("data:image/jpeg;base64,") == 2000  # one thumbnail per shot
     thumbnail_bytes = sum(len(u) for u in re.findall(r'"data:image/jpeg;base64,[^"]+"', html))
     assert len(html.encode()) - thumbnail_bytes < 1_600_000  # under 800 bytes per shot
+
+
+def test_html_shows_a_palette_as_swatches(result: AnalysisResult) -> None:
+    result.analysis.shots[0].attributes["palette"] = [
+        {"rgb": [200, 30, 30], "share": 0.75}, {"rgb": [0, 0, 255], "share": 0.25}]
+    result.analysis.attributes["palette"] = [{"rgb": [1, 2, 3], "share": 1.0}]
+    html = str(render(result, "html"))
+    assert 'style="background:#c81e1e;flex-grow:0.750"' in html
+    assert 'title="#0000ff · 25 %"' in html and "#010203" in html
+    assert '"rgb"' not in html  # not shown as JSON text
+    result.analysis.shots[1].attributes["palette"] = [{"rgb": ["x"], "share": "y"}]
+    assert "#c81e1e" in str(render(result, "html"))  # a malformed one is shown as text
+
+
+def test_html_lists_cues_and_speech(result: AnalysisResult) -> None:
+    assert 'id="cues"' not in str(render(result, "html"))
+    result.analysis.cues = [{"type": "black_frames", "start_time": 2.0, "end_time": 2.5,
+                             "confidence": 0.9}]
+    result.analysis.speech = [{"start_time": 4.0, "end_time": 6.25}]
+    html = str(render(result, "html"))
+    assert 'id="cues"' in html and "black frames" in html and "speech" in html

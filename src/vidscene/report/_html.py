@@ -86,10 +86,24 @@ class _Thumb:
 
 @dataclass
 class _Item:
-    """A label and a display value (attribute, metadata)."""
+    """A label and a display value (attribute, metadata); a palette is shown as colour
+    swatches (``#rrggbb``, share) instead of text."""
 
     name: str
     value: str
+    swatches: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _item(name: str, value: Any) -> _Item:
+    if isinstance(value, list) and value and all(
+            isinstance(c, dict) and "rgb" in c and "share" in c for c in value):
+        try:
+            swatches = [("#{:02x}{:02x}{:02x}".format(*(int(v) for v in c["rgb"][:3])),
+                         float(c["share"])) for c in value]
+        except (TypeError, ValueError):
+            return _Item(name, _display(value))
+        return _Item(name, "", swatches)
+    return _Item(name, _display(value))
 
 
 @dataclass
@@ -175,6 +189,8 @@ class _Page:
     path: str
     facts: list[_Item]
     video_attributes: list[_Item]
+    cues: list[_Item]
+    """Technical cues and speech segments: type, then start – end."""
     scene_rects: list[_Rect]
     shot_rects: list[_Rect]
     markers: list[_Marker]
@@ -448,7 +464,12 @@ class HtmlExporter(Exporter):
             title=name,
             path=video.path,
             facts=self._facts(analysis, width, height),
-            video_attributes=[_Item(k, _display(v)) for k, v in analysis.attributes.items()],
+            video_attributes=[_item(k, v) for k, v in analysis.attributes.items()],
+            cues=[_Item(str(c.get("type", "speech")).replace("_", " "),
+                        f"{seconds_to_timecode(float(c['start_time']))} – "
+                        f"{seconds_to_timecode(float(c['end_time']))}")
+                  for c in [*analysis.cues, *analysis.speech]
+                  if "start_time" in c and "end_time" in c],
             scene_rects=[
                 _Rect(*scale.span(sc.start_time, sc.end_time),
                       colour=SCENE_COLOURS[sc.index % len(SCENE_COLOURS)], dim=False,
@@ -540,7 +561,7 @@ class HtmlExporter(Exporter):
             transition_colour=_transition_colour(t.type) if t and t.is_gradual else "",
             thumbs=thumbs,
             hidden_keyframes=max(0, len(shot.keyframes) - per_shot),
-            attributes=[_Item(k, _display(v)) for k, v in sorted(shot.attributes.items())],
+            attributes=[_item(k, v) for k, v in sorted(shot.attributes.items())],
         )
 
     @staticmethod
@@ -597,7 +618,7 @@ class HtmlExporter(Exporter):
                     f"{seconds_to_timecode(sc.start_time)} – {seconds_to_timecode(sc.end_time)}"
                     f" · {_seconds(sc.end_time - sc.start_time)} · {_scene_shots(sc)}"
                     f" · confidence {_number(sc.confidence)}",
-                    [_Item(k, _display(v)) for k, v in sorted(sc.attributes.items())],
+                    [_item(k, v) for k, v in sorted(sc.attributes.items())],
                 )
             group.shots.append(card)
             groups.append(group)
