@@ -144,6 +144,9 @@ def test_library_routes(served: dict[str, Any]) -> None:
         scenes = c.get("/v1/search", params={"q": "", "level": "scenes"}).json()
         assert len([s for s in scenes["items"] if s["analysis_id"] == analysis_id]) == \
             len(analysis["scenes"])
+        page = c.get(f"/videos/{analysis_id}").text
+        assert page.count("data-palette-colour") == len(analysis["attributes"]["palette"])
+        assert page.count("data-cue=") == len(analysis["cues"]) + len(analysis["speech"])
         stats = c.get("/v1/stats").json()
         assert stats["videos"] >= 1 and stats["shots"] >= len(analysis["shots"])
         assert sum(stats["shot_lengths"]["counts"]) == stats["shots"]
