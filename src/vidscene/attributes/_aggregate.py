@@ -43,6 +43,8 @@ def aggregate_shots(shots: Sequence[Shot], values: dict[str, list[tuple[int, Any
         if not samples:
             continue
         reducer = (attributes or {}).get(name) or _NUMBER
+        if reducer.kind == "segments":
+            continue  # evidence for the video's segments only (every frame: skip the work)
         frames = np.array([frame for frame, _ in samples], np.int64)
         owner = np.searchsorted(starts, frames, side="right") - 1
         inside = (owner >= 0) & (frames < ends[owner.clip(0)])

@@ -101,12 +101,15 @@ class Attribute(ABC):
     kind: str = "number"
     """One of :data:`ATTRIBUTE_KINDS`."""
     every_frame: bool = False
-    """Measure every decoded frame's tiny copy (:meth:`measure_tiny`) instead of the sampled
-    analysis frames: for what must be timed to the frame (black frames, freezes)."""
+    """Measure every decoded frame's tiny copy (:meth:`measure_frames`) instead of the
+    sampled analysis frames: for what must be timed to the frame (black frames, freezes)."""
 
-    def measure_tiny(self, index: int, tiny: np.ndarray, tiny_previous: np.ndarray | None
-                     ) -> Any:
-        """With ``every_frame``: the value on frame ``index``'s 64×36 RGB copy."""
+    def measure_frames(self, tiny: np.ndarray, tiny_previous: np.ndarray | None
+                       ) -> list[Any]:
+        """With ``every_frame``: one value per frame of a run of consecutive frames' 64×36
+        RGB copies (``tiny``: N×36×64×3; ``tiny_previous``: the frame before the first, or
+        ``None`` at the start of the video). A whole decoded batch at a time, so the work is
+        vectorised rather than done frame by frame."""
         raise NotImplementedError(f"{self.name} measures sampled frames")
 
     def segments(self, samples: Sequence[tuple[int, Any]], times: Sequence[float],

@@ -31,6 +31,8 @@ BLACK, BARS, FROZEN, LETTERBOX, PILLARBOX = 1, 2, 4, 8, 16
 _REC709 = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0
 BLACK_MEAN, BLACK_MAX = 0.06, 0.15
 FROZEN_CHANGE = 0.0001
+BAR_FLATNESS = 14.0
+"""Largest standard deviation (8-bit levels) inside one colour bar."""
 BAND_DARK = 0.05
 BAND_RINGING = 0.12
 PICTURE_EDGE = 0.08
@@ -51,7 +53,7 @@ def _bars(tiny: np.ndarray) -> bool:
     means, lumas = [], []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         band = top[:, a + 1 : b - 1] if b - a > 3 else top[:, a:b]
-        if band.reshape(-1, 3).std(axis=0).max() > 14:
+        if band.reshape(-1, 3).std(axis=0).max() > BAR_FLATNESS:
             return False  # not flat: no bar
         mean = band.reshape(-1, 3).mean(axis=0)
         means.append(mean)
@@ -83,29 +85,46 @@ class Cues(Attribute):
     every_frame = True
 
     def measure(self, sample: FrameSample) -> Any:
-        return self.measure_tiny(sample.index, sample.tiny, sample.tiny_previous)
+        return self.measure_frames(sample.tiny[None], sample.tiny_previous)[0]
 
-    def measure_tiny(self, index: int, tiny: np.ndarray, tiny_previous: np.ndarray | None
-                     ) -> int:
-        luma = tiny.astype(np.float32) @ _REC709
-        flags = 0
-        black = float(luma.mean()) < BLACK_MEAN and float(luma.max()) < BLACK_MAX
-        if black:
-            flags |= BLACK
-        bars = not black and _bars(tiny)
-        if bars:
-            flags |= BARS
-        if not black and not bars and tiny_previous is not None:
-            before = tiny_previous.astype(np.float32) @ _REC709
-            if float(np.abs(luma - before).mean()) < FROZEN_CHANGE:
+    def measure_frames(self, tiny: np.ndarray, tiny_previous: np.ndarray | None
+                       ) -> list[int]:
+        # The cheap tests (luma, darkness, change) on the whole batch at once; the shape tests
+        # (bars, letterbox) only on the frames that are not black.
+        luma = tiny.astype(np.float32) @ _REC709  # N×h×w
+        flat = luma.reshape(len(luma), -1)
+        black = (flat.mean(axis=1) < BLACK_MEAN) & (flat.max(axis=1) < BLACK_MAX)
+        before = np.concatenate([(tiny_previous.astype(np.float32) @ _REC709)[None], luma[:-1]]) \
+            if tiny_previous is not None else luma[:-1]
+        change = np.abs(luma[len(luma) - len(before):] - before).reshape(len(before), -1)
+        frozen = np.zeros(len(luma), bool)
+        frozen[len(luma) - len(before):] = change.mean(axis=1) < FROZEN_CHANGE
+        # Quick rejections for the batch, so the per-frame shape tests run only where they
+        # can succeed: bars need a picture flat from the top to half-way down in every column,
+        # a letterbox dark first and last rows, a pillarbox dark first and last columns.
+        top = tiny[:, : tiny.shape[1] // 2].astype(np.float32)
+        maybe_bars = top.std(axis=1).max(axis=(1, 2)) <= BAR_FLATNESS
+        edge_rows = np.maximum(luma[:, 0].max(axis=1), luma[:, -1].max(axis=1))
+        edge_cols = np.maximum(luma[:, :, 0].max(axis=1), luma[:, :, -1].max(axis=1))
+        out = []
+        tall, wide = luma.shape[1:]
+        for k in range(len(luma)):
+            if black[k]:
+                out.append(BLACK)
+                continue
+            flags = 0
+            if maybe_bars[k] and _bars(tiny[k]):
+                flags |= BARS
+            elif frozen[k]:
                 flags |= FROZEN
-        if not black:
-            tall, wide = luma.shape
-            if min(_bar(luma), _bar(luma[::-1])) >= 0.08 * tall:
+            if edge_rows[k] < BAND_RINGING and \
+                    min(_bar(luma[k]), _bar(luma[k][::-1])) >= 0.08 * tall:
                 flags |= LETTERBOX
-            if min(_bar(luma.T), _bar(luma.T[::-1])) >= 0.08 * wide:
+            if edge_cols[k] < BAND_RINGING and \
+                    min(_bar(luma[k].T), _bar(luma[k].T[::-1])) >= 0.08 * wide:
                 flags |= PILLARBOX
-        return flags
+            out.append(flags)
+        return out
 
     def reduce_shot(self, values: Sequence[Any]) -> Any:
         return None  # segments of the video, not a value of each shot

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from vidscene.analysis import AnalysisResult, VideoInfo
 from vidscene.errors import StoreError, VideoError, VidsceneError
@@ -66,6 +67,51 @@ def job_key(info: VideoInfo, settings: AnalyzeSettings) -> tuple[str, str]:
     """``(settings key, job key)`` of a video under these settings."""
     skey = settings_key(settings.to_dict())
     return skey, f"{info.sha256}:{skey}"
+
+
+@dataclass
+class Claim:
+    """What submitting one readable video recorded (:func:`claim_video`)."""
+
+    job: Job
+    cached: AnalysisResult | None = None
+    """The stored analysis the job reuses (then ``job`` is done)."""
+    mine: bool = False
+    """This process holds the active job and must run it; otherwise ``job`` is done or is
+    another live process's, to follow."""
+
+
+def claim_video(store: ResultStore, info: VideoInfo, path: str, settings: AnalyzeSettings,
+                executor: str, *, force: bool = False,
+                source: dict[str, object] | None = None) -> Claim:
+    """Record the job of a probed video (see the module doc): reused if the store has its
+    analysis, shared if a live process is analysing it, else held by this process."""
+    jobs = store.jobs
+    skey, key = job_key(info, settings)
+    job = replace(new_job(path, key, settings.to_dict(), executor),
+                  frames_total=info.frame_count, seconds_total=round(info.duration, 3),
+                  source=dict(source or {}))
+    done: dict[str, Any] = {"analysis_id": None, "reused": True,
+                            "frames_done": info.frame_count,
+            "seconds_done": round(info.duration, 3)}
+    cached = None if force else store.find(info.sha256, skey)
+    if cached is not None:
+        held, mine = jobs.claim(job)
+        done["analysis_id"] = cached.id
+        record = jobs.finish(held, "done", **done) if mine else None
+        if record is None:  # a live process is re-analysing it (--force): not ours
+            record = jobs.add(replace(job, state="done", finished=utc_now(), owner="", **done))
+        return Claim(record, cached)
+    held, mine = jobs.claim(job)
+    if not mine:
+        return Claim(held)
+    # Another process may have saved it and ended its job between our look and our claim:
+    # then it is done, not to be analysed again.
+    cached = None if force else store.find(info.sha256, skey)
+    if cached is not None:
+        done["analysis_id"] = cached.id
+        return Claim(jobs.finish(held, "done", **done) or jobs.get(held.id), cached)
+    return Claim(held, mine=True)
 
 
 class JobRunner:
@@ -167,32 +213,14 @@ class JobRunner:
             job = replace(new_job(path, None, settings.to_dict(), self.executor.name),
                           state="failed", error=str(e), finished=utc_now(), owner="")
             return VideoOutcome(path, jobs.add(job))
-        skey, key = job_key(info, settings)
-        job = replace(new_job(path, key, settings.to_dict(), self.executor.name),
-                      frames_total=info.frame_count, seconds_total=round(info.duration, 3))
-        cached = None if self.force else self.store.find(info.sha256, skey)
-        if cached is not None:
-            held, mine = jobs.claim(job)
-            record = (jobs.finish(held, "done", analysis_id=cached.id, reused=True,
-                                  frames_done=info.frame_count,
-                                  seconds_done=round(info.duration, 3)) if mine else None)
-            if record is None:  # a live process is re-analysing it (--force): not ours
-                record = jobs.add(replace(job, state="done", analysis_id=cached.id,
-                                          reused=True, finished=utc_now(), owner=""))
-            return VideoOutcome(path, record, cached, reused=True)
-        held, mine = jobs.claim(job)
-        if not mine:
-            return held
-        # Another process may have saved it and ended its job between our look and our
-        # claim: then it is done, not to be analysed again.
-        cached = None if self.force else self.store.find(info.sha256, skey)
-        if cached is not None:
-            record = jobs.finish(held, "done", analysis_id=cached.id, reused=True,
-                                 frames_done=info.frame_count,
-                                 seconds_done=round(info.duration, 3))
-            return VideoOutcome(path, record or jobs.get(held.id), cached, reused=True)
-        self._own(held, path)
-        return VideoTask(held.id, path, info, settings)
+        claim = claim_video(self.store, info, path, settings, self.executor.name,
+                            force=self.force)
+        if claim.cached is not None:
+            return VideoOutcome(path, claim.job, claim.cached, reused=True)
+        if not claim.mine:
+            return claim.job
+        self._own(claim.job, path)
+        return VideoTask(claim.job.id, path, info, settings)
 
     def _follow(self, job: Job, settings: AnalyzeSettings) -> VideoOutcome:
         """Wait for another process's job on the same key; take over if its owner dies."""
@@ -247,9 +275,9 @@ class JobRunner:
             extra["worker"] = ", ".join(sorted(set(outcome.workers)))[:500]
         if outcome.nodes:
             extra["node"] = ", ".join(sorted(set(outcome.nodes)))[:500]
-        if outcome.result is not None and not jobs.get(job.id).active:
+        if outcome.result is not None and not (now := jobs.get(job.id)).active:
             # Cancelled while its last piece finished: a cancelled job leaves no analysis.
-            return VideoOutcome(task.path, jobs.get(job.id))
+            return VideoOutcome(task.path, now)
         if outcome.result is not None:
             skey = settings_key(task.settings.to_dict())
             try:

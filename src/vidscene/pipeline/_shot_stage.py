@@ -337,11 +337,12 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                                                                     stop - batch.start)))
             times.append(batch.times[core])
             builder.add_tiny(batch.start, batch.tiny)
-            for m in self.frame_measures:
-                for j in range(core.start, core.stop):
-                    prev = batch.tiny[j - 1] if j > 0 else previous_tiny
-                    values[m.name].append((batch.start + j,
-                                           m.measure_tiny(batch.start + j, batch.tiny[j], prev)))
+            if self.frame_measures and core.stop > core.start:
+                before = batch.tiny[core.start - 1] if core.start > 0 else previous_tiny
+                frames = range(batch.start + core.start, batch.start + core.stop)
+                for m in self.frame_measures:
+                    measured = m.measure_frames(batch.tiny[core], before)
+                    values[m.name].extend(zip(frames, measured, strict=True))
             for index, rgb in batch.analysis:
                 j = index - batch.start
                 if index >= chunk.start and (stop is None or index < stop):

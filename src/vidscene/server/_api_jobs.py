@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,15 +16,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 from vidscene.errors import StoreError, VideoError
-from vidscene.pipeline._runner import job_key
+from vidscene.pipeline._runner import claim_video
 from vidscene.server._auth import read, submit
 from vidscene.server._errors import ApiError
 from vidscene.server._media import Upload, check_complete, inside, resolve_media_path
 from vidscene.server._schemas import MAX_OFFSET, ErrorBody, JobOut, JobPage, JobState, PathJob
 from vidscene.server._state import AppState, is_id
 from vidscene.server._webhooks import check_callback_url
-from vidscene.store import Job, JobNotFound, new_job
-from vidscene.store._base import utc_now
+from vidscene.store import Job, JobNotFound
 from vidscene.tokens import Principal
 from vidscene.video import probe
 
@@ -169,34 +167,13 @@ def _record(state: AppState, path: Path, source: dict[str, Any], upload: Upload 
                        "unreadable_video")
     if upload is not None:
         check_complete(path, info.frame_count, source["name"])
-    settings = state.settings.analyze
-    skey, key = job_key(info, settings)
-    job = replace(new_job(str(path), key, settings.to_dict(), state.dispatcher.executor.name),
-                  frames_total=info.frame_count, seconds_total=round(info.duration, 3),
-                  source=source)
-    jobs = state.store.jobs
-    cached = state.store.find(info.sha256, skey)
-    if cached is not None:
-        if upload is not None:
-            upload.discard()  # the analysis of this content already points at its file
-        return jobs.add(replace(job, state="done", analysis_id=cached.id, reused=True,
-                                finished=utc_now(), owner="", frames_done=info.frame_count,
-                                seconds_done=round(info.duration, 3)))
-    held, mine = jobs.claim(job)
-    if not mine:
-        if upload is not None:
-            upload.discard()  # the same content is being analysed: share that job
-        return held
-    # Another job may have saved this analysis and ended between our look and our claim.
-    cached = state.store.find(info.sha256, skey)
-    if cached is not None:
-        if upload is not None:
-            upload.discard()
-        ended = jobs.finish(held, "done", analysis_id=cached.id, reused=True,
-                            frames_done=info.frame_count, seconds_done=round(info.duration, 3))
-        return ended or jobs.get(held.id)
-    state.dispatcher.submit(held)
-    return held
+    claim = claim_video(state.store, info, str(path), state.settings.analyze,
+                        state.dispatcher.executor.name, source=source)
+    if claim.mine:
+        state.dispatcher.submit(claim.job)
+    elif upload is not None:
+        upload.discard()  # reused or shared: the analysis points at the first copy's file
+    return claim.job
 
 
 @router.get("/jobs", response_model=JobPage, responses=_ERRORS, summary="Jobs, newest first")

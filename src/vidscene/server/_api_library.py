@@ -29,7 +29,7 @@ from vidscene.server._schemas import (
     Stats,
 )
 from vidscene.server._state import AppState, is_id
-from vidscene.store import JOB_STATES, StoredAnalysis
+from vidscene.store import StoredAnalysis
 from vidscene.store._base import encode_analysis
 from vidscene.tokens import Principal
 
@@ -246,7 +246,3 @@ def healthz() -> Health:
 def metrics(request: Request, _: Reader) -> Response:
     return Response(generate_latest(_state(request).metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)
-
-
-def jobs_by_state(state: AppState) -> dict[str, int]:
-    return {s: state.store.jobs.count(s) for s in JOB_STATES}

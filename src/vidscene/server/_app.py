@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from vidscene import __version__
 from vidscene.pipeline import VideoOutcome, create_executor
 from vidscene.server import _api_jobs, _api_library, _ui
+from vidscene.server._api_jobs import job_out
 from vidscene.server._auth import read
 from vidscene.server._dispatch import JobDispatcher
 from vidscene.server._errors import install_handlers
@@ -27,7 +28,7 @@ from vidscene.server._metrics import Metrics
 from vidscene.server._settings import ServerSettings
 from vidscene.server._state import AppState, default_data_dir
 from vidscene.server._webhooks import Webhooks
-from vidscene.store import Job, open_store
+from vidscene.store import JOB_STATES, Job, ResultStore, open_store
 from vidscene.tokens import Principal, TokenBook
 
 log = logging.getLogger("vidscene.server")
@@ -104,10 +105,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     return app
 
 
-def _build_state(settings: ServerSettings, store: object) -> AppState:
-    from vidscene.store import ResultStore
-
-    assert isinstance(store, ResultStore)
+def _build_state(settings: ServerSettings, store: ResultStore) -> AppState:
     executor = create_executor(settings.executor, **settings.executor_options)
     data_dir = settings.data_dir or default_data_dir(store)
     uploads = UploadArea(data_dir / "uploads", settings.max_upload_bytes)
@@ -115,26 +113,20 @@ def _build_state(settings: ServerSettings, store: object) -> AppState:
     if removed:
         log.info("removed %d partial upload(s) of a stopped server", removed)
     webhooks = Webhooks(settings.webhook_secret)
-    holder: dict[str, AppState] = {}
 
     def on_final(job: Job) -> None:
-        from vidscene.server._api_jobs import job_out
-
         webhooks.job_ended(job_out(job), job.source.get("callback_url"))
 
     def on_outcome(outcome: VideoOutcome) -> None:
         if outcome.result is not None and not outcome.reused:
-            holder["state"].metrics.observe_analysis(outcome.result.analysis.video.duration,
-                                                     outcome.result.analysis.timing)
+            metrics.observe_analysis(outcome.result.analysis.video.duration,
+                                     outcome.result.analysis.timing)
 
     batch = settings.batch or (16 if settings.executor == "ray" else 1)
     dispatcher = JobDispatcher(store, executor, batch=batch, on_final=on_final,
                                on_outcome=on_outcome)
-    metrics = Metrics(lambda: _api_library.jobs_by_state(holder["state"]), dispatcher.depth,
+    metrics = Metrics(lambda: {s: store.jobs.count(s) for s in JOB_STATES}, dispatcher.depth,
                       dispatcher.streams)
-    state = AppState(settings=settings, store=store,
-                     tokens=TokenBook(store, admin_token=settings.admin_token),
-                     uploads=uploads, dispatcher=dispatcher, webhooks=webhooks,
-                     metrics=metrics)
-    holder["state"] = state
-    return state
+    return AppState(settings=settings, store=store,
+                    tokens=TokenBook(store, admin_token=settings.admin_token),
+                    uploads=uploads, dispatcher=dispatcher, webhooks=webhooks, metrics=metrics)

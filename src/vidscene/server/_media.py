@@ -137,7 +137,7 @@ class UploadArea:
                 if receiver.too_large:
                     raise ApiError(413, f"upload exceeds the limit of {self.max_bytes} bytes")
             parser.finalize()
-            if receiver.open_file is not None or not receiver.complete:
+            if receiver.writing or not receiver.complete:
                 raise ApiError(400, "the upload ended before its file part was complete")
             if receiver.filename is None:
                 raise ApiError(422, "no 'file' field in the form")
@@ -169,7 +169,6 @@ class _Receiver:
         self.complete = False
         self.filename: str | None = None
         self.fields: dict[str, str] = {}
-        self.open_file: object | None = None
         self._headers: dict[bytes, bytes] = {}
         self._header_field = b""
         self._header_value = b""
@@ -201,7 +200,7 @@ class _Receiver:
         self._name = params.get(b"name", b"").decode("utf-8", "replace")
         if self._name == "file" and self.filename is None:
             self.filename = params.get(b"filename", b"upload").decode("utf-8", "replace")
-            self.open_file = self._fh = open(self.part, "wb")  # noqa: SIM115  (closed in _end)
+            self._fh = open(self.part, "wb")  # noqa: SIM115  (closed in _end or abort)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._fh is not None and self._name == "file":
@@ -216,15 +215,20 @@ class _Receiver:
     def _end(self) -> None:
         if self._fh is not None and self._name == "file":
             self._fh.close()  # type: ignore[attr-defined]
-            self._fh = self.open_file = None
+            self._fh = None
         elif self._name:
             self.fields[self._name] = self._value.decode("utf-8", "replace")
 
     def _all_done(self) -> None:
         self.complete = True
 
+    @property
+    def writing(self) -> bool:
+        """The file part began and has not ended (the body stopped inside it)."""
+        return self._fh is not None
+
     def abort(self) -> None:
         if self._fh is not None:
             self._fh.close()  # type: ignore[attr-defined]
-            self._fh = self.open_file = None
+            self._fh = None
         self.part.unlink(missing_ok=True)

@@ -55,14 +55,13 @@ class JobOut(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobOut:
         source = job.source or {}
-        done = job.frames_total or 0
         fraction = 1.0 if job.state == "done" else (
             min(1.0, job.frames_done / job.frames_total) if job.frames_total else 0.0)
         name = source.get("name") or job.path.rsplit("/", 1)[-1]
         return cls(
             id=job.id, state=job.state,  # type: ignore[arg-type]
             progress=Progress(frames_done=job.frames_total if job.state == "done" else
-                              job.frames_done, frames_total=done,
+                              job.frames_done, frames_total=job.frames_total,
                               seconds_done=job.seconds_done, seconds_total=job.seconds_total,
                               fraction=round(fraction, 4)),
             analysis_id=job.analysis_id, error=job.error, name=name,
