@@ -208,8 +208,10 @@ class _ModelLoader:
     def __init__(self, path: Path, threads: int | None, device: str = "cpu") -> None:
         self._model: Any = None
         self._error: BaseException | None = None
+        # Not a daemon: a process that exits (a cancelled job, an error) while this thread is
+        # inside ``import torch`` aborts in C++ teardown; exit waits for the load instead.
         self._thread = threading.Thread(target=self._load, args=(path, threads, device),
-                                        name="vidscene-model-load", daemon=True)
+                                        name="vidscene-model-load", daemon=False)
         self._thread.start()
 
     def _load(self, path: Path, threads: int | None, device: str) -> None:
