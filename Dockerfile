@@ -27,7 +27,7 @@ FROM ${BASE} AS builder
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG RAY_VERSION=2.60.0
-ARG EXTRAS=server,ray,mongo
+ARG EXTRAS=server,ray,mongo,attributes
 ARG WHEELHOUSE=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/build
@@ -53,7 +53,7 @@ RUN set -eu; \
 # -- the image: a slim base, a virtual environment installed from /wheels only ----------------
 FROM ${BASE}
 ARG RAY_VERSION=2.60.0
-ARG EXTRAS=server,ray,mongo
+ARG EXTRAS=server,ray,mongo,attributes
 ARG APT_PACKAGES=wget
 LABEL org.opencontainers.image.title="vidscene" \
       org.opencontainers.image.description="Video shot and scene analysis: CLI, HTTP API, Ray workers" \

@@ -6,18 +6,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test chromium lint bench-shots bench-speed bench-memory clean
+.PHONY: demo test chromium media-tools lint bench-shots bench-speed bench-memory clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[attributes]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,mongo,server]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,mongo,server,attributes]'
 	touch $@ $(VENV)/.installed
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright cannot download
@@ -27,15 +27,22 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		$(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
+# The audio tests compare loudness with FFmpeg's ebur128 filter and find speech that
+# espeak-ng speaks; both are Debian packages.
+media-tools:
+	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq \
+		--no-install-recommends ffmpeg espeak-ng >/dev/null; }
+
 demo: $(VENV)/.installed
-	$(BIN)/vidscene analyze examples/demo.mp4 --force \
+	$(BIN)/vidscene analyze examples/demo.mp4 --force --attributes all \
 		--json $(OUT)/demo.json --csv $(OUT)/demo.csv --edl $(OUT)/demo.edl \
 		--vtt $(OUT)/demo.vtt --html $(OUT)/demo.html
 	@echo "Report: $(OUT)/demo.html (open it in a browser)"
 
 # The suite runs in a network namespace that has only loopback (scripts/loopback.sh): the Ray
 # tests start real clusters, and Ray listens on every interface it can see.
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium media-tools
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src
 	scripts/loopback.sh $(BIN)/python -m pytest -q

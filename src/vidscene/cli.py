@@ -12,10 +12,11 @@ import inspect
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -171,8 +172,11 @@ def analyze_cmd(
         "to match; it reads at most 8)."))] = _DEFAULTS.keyframes_per_shot,
     sample_fps: Annotated[float, typer.Option(min=0.05, max=120.0, help="Analysis frames per "
                                               "second for keyframes and attributes.")] = 2.0,
-    attributes: Annotated[str | None, typer.Option(help="Comma-separated attribute names "
-                                                   "(default: all).")] = None,
+    attributes: Annotated[str | None, typer.Option(help="Comma-separated attribute names; "
+                                                   "'all' for every one, 'default' for the "
+                                                   "default set (everything but the costly "
+                                                   "faces and text). 'vidscene attributes' "
+                                                   "lists them.")] = None,
     shot_model: Annotated[str | None, typer.Option(
         "--shot-model", metavar="MODEL", help="Weights of the transformer detector: a file, or "
         "a model-store name[@version] ('vidscene models list'). Default: the shipped model.",
@@ -378,7 +382,7 @@ def _check_names(settings: AnalyzeSettings) -> None:
             raise ConfigError(f"the {name!r} {stage} takes no model weights")
     load_plugins()
     for name in settings.attributes or ():
-        if name not in ATTRIBUTES:
+        if name not in ATTRIBUTES and name not in ("all", "default"):
             raise ConfigError(f"unknown attribute {name!r} "
                               f"(known: {', '.join(ATTRIBUTES.names())})")
 
@@ -446,6 +450,40 @@ def list_cmd(db: DbOption = None) -> None:
         table.add_row(entry.id[:12], Path(entry.path).name, f"{entry.duration:.1f} s",
                       str(entry.shot_count), str(entry.scene_count),
                       entry.created[:19].replace("T", " "))
+    out.print(table)
+
+
+@app.command("attributes")
+def attributes_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a "
+                                           "table.")] = False,
+) -> None:
+    """List the attributes that can be measured (built-in and plugins): the JSON keys each
+    writes on shots, scenes and the video, and whether it is on by default.
+
+    Turn them on with `vidscene analyze --attributes NAME,NAME` or `--attributes all`.
+    """
+    import json
+
+    from vidscene.attributes import ATTRIBUTES, attribute_fields, load_plugins
+
+    load_plugins()
+    rows: list[dict[str, Any]] = []
+    for name in ATTRIBUTES.names():
+        factory = ATTRIBUTES.factory(name)
+        rows.append({"name": name, "default": bool(getattr(factory, "default", True)),
+                     "fields": attribute_fields(name),
+                     "description": str(getattr(factory, "description", ""))})
+    if json_out:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} attributes", title_justify="left")
+    for col in ("name", "default", "keys (kind)", "what it says"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], "yes" if row["default"] else "no",
+                      ", ".join(f"{k} ({v})" for k, v in row["fields"].items()),
+                      escape(row["description"]))
     out.print(table)
 
 

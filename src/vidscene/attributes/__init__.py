@@ -1,13 +1,24 @@
 """Attributes: per-frame measurements (built-in and plugin) and their shot/scene/video levels.
 
 Built-ins (registered names): ``brightness``, ``contrast``, ``colourfulness``, ``sharpness``,
-``motion`` (numbers), ``palette`` (the dominant colours, a list) and ``cues`` (technical cues:
-black frames, colour bars, freezes, letterbox; time segments in ``Analysis.cues``).
+``motion`` (numbers), ``palette`` (the dominant colours, a list), ``cues`` (technical cues:
+black frames, colour bars, freezes, letterbox; time segments in ``Analysis.cues``),
+``camera`` (camera motion), ``audio`` (loudness, silence, speech; speech segments in
+``Analysis.speech``), and, off by default for their cost, ``faces`` (face count and shot
+scale) and ``text`` (on-screen text; credits as cues). ``--attributes all`` turns every one on.
 Third-party attributes join through the entry-point group ``vidscene.attributes`` (see
 :mod:`vidscene.attributes._base`).
 """
 
-from vidscene.attributes import _builtin, _cues, _palette  # noqa: F401  (register built-ins)
+from vidscene.attributes import (  # noqa: F401  (register built-ins)
+    _audio,
+    _builtin,
+    _camera,
+    _cues,
+    _faces,
+    _palette,
+    _text,
+)
 from vidscene.attributes._aggregate import aggregate_scenes, aggregate_shots, summarise_video
 from vidscene.attributes._base import (
     ATTRIBUTE_KINDS,
@@ -15,10 +26,14 @@ from vidscene.attributes._base import (
     ENTRY_POINT_GROUP,
     SEGMENT_LISTS,
     Attribute,
+    AudioMeasure,
     FrameSample,
+    attribute_fields,
     attribute_kind,
     create_attributes,
     load_plugins,
+    reduce_kind,
+    resolve_attribute_names,
 )
 from vidscene.attributes._builtin import (
     Brightness,
@@ -35,6 +50,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "SEGMENT_LISTS",
     "Attribute",
+    "AudioMeasure",
     "Brightness",
     "Colourfulness",
     "Contrast",
@@ -42,10 +58,13 @@ __all__ = [
     "Motion",
     "Sharpness",
     "aggregate_scenes",
+    "attribute_fields",
     "attribute_kind",
     "aggregate_shots",
     "create_attributes",
     "load_plugins",
     "luma",
+    "reduce_kind",
+    "resolve_attribute_names",
     "summarise_video",
 ]

@@ -9,6 +9,7 @@ people compare across videos.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -52,9 +53,32 @@ def aggregate_shots(shots: Sequence[Shot], values: dict[str, list[tuple[int, Any
         for k in np.flatnonzero(inside):
             grouped.setdefault(int(owner[k]), []).append(samples[k][1])
         for i, members in grouped.items():
-            value = _rounded(reducer.reduce_shot(members))
-            if value is not None:
-                shots[i].attributes[name] = value
+            value = reducer.reduce_shot(members)
+            if reducer.kind == "fields":
+                for key, field_value in (value or {}).items():
+                    if (rounded := _rounded(field_value)) is not None:
+                        shots[i].attributes[key] = rounded
+            elif (rounded := _rounded(value)) is not None:
+                shots[i].attributes[name] = rounded
+
+
+def _span_reducers(attributes: Mapping[str, Attribute] | None
+                   ) -> dict[str, tuple[str, Callable[[list[Any], list[float]], Any]]]:
+    """For each JSON key the attributes write: its kind and its span reduction (an
+    attribute's ``reduce_span``, or for one of several fields its ``reduce_field``)."""
+    out: dict[str, tuple[str, Callable[[list[Any], list[float]], Any]]] = {}
+    for name, attribute in (attributes or {}).items():
+        if attribute.kind == "fields":
+            for key, kind in attribute.fields.items():
+                out[key] = (kind, functools.partial(attribute.reduce_field, key))
+        else:
+            out[name] = (attribute.kind, attribute.reduce_span)
+    return out
+
+
+def _reducer(name: str, reducers: Mapping[str, tuple[str, Callable[..., Any]]]
+             ) -> tuple[str, Callable[..., Any]]:
+    return reducers.get(name) or ("number", _NUMBER.reduce_span)
 
 
 def aggregate_scenes(scenes: Sequence[Scene], shots: Sequence[Shot],
@@ -62,14 +86,15 @@ def aggregate_scenes(scenes: Sequence[Scene], shots: Sequence[Shot],
     """Set each scene's attributes to the reduction over its shots, weighted by duration
     (``Attribute.reduce_span``; numbers: the duration-weighted mean). An attribute counts
     only the shots that have it."""
+    reducers = _span_reducers(attributes)
     for scene in scenes:
         members = shots[scene.first_shot : scene.last_shot + 1]
         names = sorted({name for shot in members for name in shot.attributes})
         for name in names:
             having = [shot for shot in members if name in shot.attributes]
-            reducer = (attributes or {}).get(name) or _NUMBER
-            value = _rounded(reducer.reduce_span([s.attributes[name] for s in having],
-                                                 [s.duration for s in having]))
+            _, reduce = _reducer(name, reducers)
+            value = _rounded(reduce([s.attributes[name] for s in having],
+                                    [s.duration for s in having]))
             if value is not None:
                 scene.attributes[name] = value
 
@@ -99,13 +124,14 @@ def summarise_video(
             round(max(len(shots) - 1, 0) / duration * 60.0, _DECIMALS) if duration > 0 else 0.0
         ),
     }
+    reducers = _span_reducers(attributes)
     names = sorted({name for shot in shots for name in shot.attributes})
     for name in names:
-        reducer = (attributes or {}).get(name) or _NUMBER
+        kind, reduce = _reducer(name, reducers)
         having = [s for s in shots if name in s.attributes]
-        if reducer.kind != "number":
-            value = _rounded(reducer.reduce_span([s.attributes[name] for s in having],
-                                                 [s.duration for s in having]))
+        if kind != "number":
+            value = _rounded(reduce([s.attributes[name] for s in having],
+                                    [s.duration for s in having]))
             if value is not None:
                 summary[name] = value
             continue

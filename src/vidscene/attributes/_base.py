@@ -21,11 +21,12 @@ that can be built without arguments, or a ready instance.
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,12 +36,16 @@ from vidscene.registry import Registry
 __all__ = [
     "ATTRIBUTES",
     "ATTRIBUTE_KINDS",
+    "AudioMeasure",
     "SEGMENT_LISTS",
     "ENTRY_POINT_GROUP",
     "Attribute",
     "FrameSample",
+    "attribute_fields",
     "attribute_kind",
     "create_attributes",
+    "reduce_kind",
+    "resolve_attribute_names",
     "load_plugins",
 ]
 
@@ -61,16 +66,78 @@ class FrameSample:
     rgb: np.ndarray
     tiny: np.ndarray
     tiny_previous: np.ndarray | None = None
+    detail: np.ndarray | None = None
+    """A larger copy (long side :attr:`Attribute.detail_size` px, the most any attribute of
+    the run asked for) for detectors that need pixels: faces, text. ``None`` when none asked."""
+    detail_previous: np.ndarray | None = None
+    """The frame just before, at the same size (optical flow); ``None`` unless asked for
+    (:attr:`Attribute.detail_previous`) or at frame 0."""
+    interval: float = 0.0
+    """Seconds between the frame before and this one (``0.0`` at frame 0)."""
+    on_rate: bool = True
+    """Sampled by the sampling rate (the first frame of its slot); ``False``: sampled
+    because the picture changed (the first frame after a cut, mostly)."""
+
+    def due_every(self, seconds: float) -> bool:
+        """Whether a costly measure should look at this sample when it looks only every
+        ``seconds``: the first frame of each ``seconds``-long stretch of the video, the first
+        frame of the video, and every frame sampled because the picture changed (so a new
+        shot is looked at at once). It depends on times only: a video split into chunks
+        gives the same answers as a whole one."""
+        if not self.on_rate or self.index == 0 or seconds <= 0:
+            return True
+        return math.floor(self.time / seconds + 1e-9) != \
+            math.floor((self.time - self.interval) / seconds + 1e-9)
 
 
-ATTRIBUTE_KINDS: tuple[str, ...] = ("number", "label", "text", "list", "segments")
+@dataclass
+class AudioMeasure:
+    """What an audio attribute found (:meth:`Attribute.measure_audio`): the values of each
+    span asked for (``{field: value}``, in the order of the spans) and the video's time
+    segments by top-level list (``{"speech": [{"start_time", "end_time"}]}``)."""
+
+    values: list[dict[str, Any]]
+    segments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+ATTRIBUTE_KINDS: tuple[str, ...] = ("number", "label", "text", "list", "segments", "fields")
 """What an attribute's value is: a float; one of a few names (``shot_scale``); free text
-(recognised text); a JSON list (a palette); or ``segments``: per-frame evidence that only
-becomes the video's segments (:meth:`Attribute.segments`), with no shot value. Queries
-compare numbers, and match labels and texts with ``=``/``~``."""
+(recognised text); a JSON list (a palette); ``segments``: per-frame evidence that only
+becomes the video's segments (:meth:`Attribute.segments`), with no shot value; or
+``fields``: several named values, each of one of the first four kinds
+(:attr:`Attribute.fields`), such as a face detector's count and shot scale. Queries compare
+numbers, and match labels and texts with ``=``/``~``."""
 
 SEGMENT_LISTS: tuple[str, ...] = ("cues", "speech")
 """The Analysis's top-level lists of time segments that attributes fill."""
+
+
+def reduce_kind(kind: str, values: Sequence[Any], weights: Sequence[float]) -> Any:
+    """The default reduction of a span's values of one kind, weighted by duration: a
+    number's weighted mean, a label's weighted majority (ties: the first seen), a text's
+    distinct lines in order, a list's items in order. ``None``: no value."""
+    if kind == "number":
+        pairs = [(float(v), max(float(w), 0.0)) for v, w in zip(values, weights, strict=True)
+                 if _is_number(v)]
+        if not pairs:
+            return None
+        numbers, mass = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        if mass.sum() <= 0:
+            mass = np.ones_like(numbers)
+        return float(np.average(numbers, weights=mass))
+    if kind == "label":
+        votes: dict[Any, float] = {}
+        for v, w in zip(values, weights, strict=True):
+            if v is not None:
+                votes[v] = votes.get(v, 0.0) + max(float(w), 1e-9)
+        return max(votes, key=lambda k: votes[k]) if votes else None
+    if kind == "text":
+        lines = [line for v in values if v for line in str(v).split("\n") if line]
+        return "\n".join(dict.fromkeys(lines))
+    if kind == "list":
+        items = [item for v in values if v for item in v]
+        return items or None
+    return None
 
 
 def _mean(values: Sequence[Any]) -> float | None:
@@ -100,6 +167,23 @@ class Attribute(ABC):
 
     kind: str = "number"
     """One of :data:`ATTRIBUTE_KINDS`."""
+    fields: dict[str, str] = {}
+    """With kind ``fields``: the JSON keys this attribute writes on shots, scenes and the
+    video, each with its kind (``{"faces": "number", "shot_scale": "label"}``). Its
+    :meth:`measure` returns what :meth:`reduce_shot` understands, and :meth:`reduce_shot`
+    a ``{field: value}`` dict; scenes and the video reduce each field by its kind
+    (:meth:`reduce_field`)."""
+    default: bool = True
+    """Whether the attribute is on when ``--attributes`` is not given. Costly detectors
+    (faces, text) are off by default and on with ``--attributes all`` or by name."""
+    detail_size: int = 0
+    """The long side, in px, of the :attr:`FrameSample.detail` copy the attribute needs
+    (0: none; the analysis copy is ~224 px wide)."""
+    detail_previous: bool = False
+    """Whether it needs :attr:`FrameSample.detail_previous` (motion between frames)."""
+    audio: bool = False
+    """Measured on the soundtrack (:meth:`measure_audio`) instead of frames; a video without
+    audio gets no value at all (absent, not zero)."""
     every_frame: bool = False
     """Measure every decoded frame's tiny copy (:meth:`measure_frames`) instead of the
     sampled analysis frames: for what must be timed to the frame (black frames, freezes)."""
@@ -119,6 +203,14 @@ class Attribute(ABC):
         "confidence"}]}``. ``times[f]`` is frame ``f``'s time. Default: none."""
         return {}
 
+    def measure_audio(self, audio: np.ndarray, rate: int,
+                      spans: Sequence[tuple[float, float]]) -> AudioMeasure:
+        """With ``audio``: the values of each ``(start, end)`` span in seconds (the video's
+        shots, then its scenes, then the whole video) from its soundtrack, decoded once for
+        every audio attribute: ``audio`` is float32, channels × samples, at ``rate`` Hz
+        (``audio.mean(axis=0)`` is the mono mix)."""
+        raise NotImplementedError(f"{self.name} measures frames")
+
     @abstractmethod
     def measure(self, sample: FrameSample) -> Any:
         """The attribute's value on ``sample``: a plain ``float`` for a number, else any
@@ -133,14 +225,13 @@ class Attribute(ABC):
         """A scene's (or, for values that are not numbers, the video's) value from its shots'
         values and durations. Numbers: the duration-weighted mean (a plain mean when every
         shot lasts zero seconds)."""
-        pairs = [(float(v), max(float(w), 0.0)) for v, w in zip(values, weights, strict=True)
-                 if _is_number(v)]
-        if not pairs:
-            return None
-        numbers, w = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-        if w.sum() <= 0:
-            w = np.ones_like(numbers)
-        return float(np.average(numbers, weights=w))
+        return reduce_kind(self.kind if self.kind in ("label", "text", "list") else "number",
+                           values, weights)
+
+    def reduce_field(self, name: str, values: Sequence[Any], weights: Sequence[float]) -> Any:
+        """With kind ``fields``: a scene's (or the video's) value of field ``name`` from its
+        shots' values and durations; default: by the field's kind (:func:`reduce_kind`)."""
+        return reduce_kind(self.fields.get(name, "number"), values, weights)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -193,18 +284,39 @@ def attribute_kind(name: str, registry: Registry[Attribute] = ATTRIBUTES) -> str
     return str(getattr(registry.factory(name), "kind", "number"))
 
 
+def attribute_fields(name: str, registry: Registry[Attribute] = ATTRIBUTES) -> dict[str, str]:
+    """The JSON keys a registered attribute writes, with their kinds, without building it:
+    its ``fields``, or its own name and kind."""
+    factory = registry.factory(name)
+    fields = getattr(factory, "fields", None)
+    return dict(fields) if fields else {name: attribute_kind(name, registry)}
+
+
+def resolve_attribute_names(names: Sequence[str] | None,
+                            registry: Registry[Attribute] = ATTRIBUTES) -> list[str]:
+    """The attribute names a selection means: ``None`` or ``default`` the default set (every
+    registered attribute whose ``default`` is true), ``all`` every one; other names as given,
+    repeats once."""
+    if registry not in _PLUGINS:
+        load_plugins(registry)
+    every = registry.names()
+    defaults = [n for n in every if getattr(registry.factory(n), "default", True)]
+    wanted: list[str] = []
+    for name in (["default"] if names is None else names):
+        wanted.extend(every if name == "all" else defaults if name == "default" else [name])
+    return list(dict.fromkeys(wanted))
+
+
 def create_attributes(
     names: Sequence[str] | None = None, *, registry: Registry[Attribute] = ATTRIBUTES
 ) -> list[Attribute]:
-    """Build the attributes called ``names`` (``None``: every built-in and plugin).
+    """Build the attributes called ``names`` (``None``: the default set; ``all`` and
+    ``default`` may appear among the names, see :func:`resolve_attribute_names`).
 
     Plugins are discovered on first use. Repeated names are built once; an unknown name
     raises :class:`~vidscene.errors.ConfigError`.
     """
-    if registry not in _PLUGINS:
-        load_plugins(registry)
-    wanted = registry.names() if names is None else list(dict.fromkeys(names))
-    return [registry.create(name) for name in wanted]
+    return [registry.create(name) for name in resolve_attribute_names(names, registry)]
 
 
 def _plugin_factory(name: str, loaded: object) -> Callable[[], Attribute]:
@@ -213,7 +325,8 @@ def _plugin_factory(name: str, loaded: object) -> Callable[[], Attribute]:
         instance = loaded
         factory: Callable[[], Attribute] = lambda: instance  # noqa: E731
         # (attribute_kind reads it without building the plugin)
-        factory.kind = instance.kind  # type: ignore[attr-defined]
+        for declared_attr in ("kind", "fields", "default"):
+            setattr(factory, declared_attr, getattr(instance, declared_attr))
         declared = instance.name
     elif isinstance(loaded, type) and issubclass(loaded, Attribute):
         factory = loaded

@@ -28,7 +28,7 @@ from vidscene.pipeline._shot_stage import (
 from vidscene.pipeline._stage import Resources, Stage
 from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter
 from vidscene.shots import shots_from_transitions
-from vidscene.video import SpanMismatch
+from vidscene.video import SpanMismatch, read_audio
 
 
 @dataclass
@@ -112,9 +112,16 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         scenes = self.segmenter.segment(shots, embeddings, keyframe_embeddings)
         t_scenes = time.perf_counter() - t_scenes
         attrs.aggregate_shots(shots, values, self.reducers)
+        heard = self._listen(item.info.path, shots, scenes, video.duration)
         attrs.aggregate_scenes(scenes, shots, self.reducers)
         summary = attrs.summarise_video(shots, scenes, video.duration, self.reducers)
         segments: dict[str, list[dict[str, Any]]] = {name: [] for name in attrs.SEGMENT_LISTS}
+        for spans, whole, found_segments in heard:
+            for scene, measured in zip(scenes, spans, strict=True):
+                scene.attributes.update(measured)
+            summary.update(whole)
+            for listed, items in found_segments.items():
+                segments.setdefault(listed, []).extend(items)
         for name, attribute in self.reducers.items():
             found = attribute.segments(values.get(name, []), all_times, video.fps)
             for listed, items in found.items():
@@ -140,6 +147,31 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         return AnalysisResult(analysis, thumbnails, shot_embeddings=embeddings,
                               keyframe_embeddings=keyframe_embeddings)
 
+    def _listen(self, path: str, shots: list[Shot], scenes: list[Any], duration: float
+                ) -> list[tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[Any]]]]:
+        """Measure the audio attributes on the soundtrack, decoded once for all of them:
+        shot values are set here; each attribute's scene values, whole-video values and
+        segments are returned (scene values are set after the frame reductions, which they
+        replace). Nothing when no audio attribute is on or the video has no audio."""
+        listeners = [a for a in self.reducers.values() if a.audio]
+        if not listeners:
+            return []
+        track = read_audio(path)
+        if track is None:
+            return []
+        spans = ([(s.start_time, s.end_time) for s in shots]
+                 + [(c.start_time, c.end_time) for c in scenes] + [(0.0, duration)])
+        heard = []
+        for attribute in listeners:
+            measured = attribute.measure_audio(track.samples, track.rate, spans)
+            rounded = [{k: _round(v) for k, v in m.items() if v is not None}
+                       for m in measured.values]
+            for shot, values in zip(shots, rounded, strict=False):
+                shot.attributes.update(values)
+            heard.append((rounded[len(shots):len(shots) + len(scenes)], rounded[-1],
+                          measured.segments))
+        return heard
+
     def _close(self, start: int, end: int, samples: list[Sample]) -> ClosedShot:
         """A shot that crossed a chunk boundary, from the samples both chunks sent."""
         mine = [s for s in samples if start <= s.index < end]
@@ -147,6 +179,10 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
             raise ChunkNotInStep(f"no sampled frame in the shot [{start}, {end}) that crosses "
                                  "a chunk boundary")
         return close_shot(start, end, mine, self.settings.keyframes_per_shot, self.embedder)
+
+
+def _round(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def _check_seams(path: str, results: list[ChunkResult]) -> None:

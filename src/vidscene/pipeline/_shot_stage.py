@@ -41,7 +41,7 @@ from vidscene.pipeline._stage import Resources, Stage
 from vidscene.registry import Registry
 from vidscene.scenes import SEGMENTERS, KeyframeEmbedder, SceneSegmenter, create_segmenter
 from vidscene.shots import DETECTORS, VIDEO_START, ShotDetector, follows
-from vidscene.video import FrameStream, SpanMismatch
+from vidscene.video import FrameStream, SpanMismatch, sample_slot
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_expected)`` while decoding."""
@@ -295,8 +295,9 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         self._spare = detector
         self.geometry = ChunkGeometry(detector.chunk_warmup, detector.chunk_alignment)
         measures = attrs.create_attributes(self.settings.attributes)
-        self.measures = [m for m in measures if not m.every_frame]
-        self.frame_measures = [m for m in measures if m.every_frame]
+        # Audio attributes are measured in the scene stage, on the soundtrack.
+        self.measures = [m for m in measures if not m.every_frame and not m.audio]
+        self.frame_measures = [m for m in measures if m.every_frame and not m.audio]
         segmenter = self._segmenter or create_segmenter(
             self.settings.scenes, **_options(
                 SEGMENTERS, self.settings.scenes, weights=self.settings.scene_model,
@@ -316,14 +317,23 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         self._spare = None
         t0 = time.perf_counter()
         stream = FrameStream(chunk.path, sample_fps=self.settings.sample_fps, span=chunk.span,
-                             decoder_threads=self.resources.threads)
+                             decoder_threads=self.resources.threads,
+                             detail_size=max([m.detail_size for m in self.measures], default=0),
+                             detail_previous=any(m.detail_previous for m in self.measures))
         builder = ShotBuilder(self.settings.keyframes_per_shot, lambda: stream.analysis_size,
                               self.embedder, core_start=chunk.start, core_stop=chunk.stop)
         values: dict[str, list[tuple[int, Any]]] = {
             m.name: [] for m in [*self.measures, *self.frame_measures]}
+        return self._pass(chunk, progress, detector, stream, builder, values, t0)
+
+    def _pass(self, chunk: Chunk, progress: Progress | None, detector: ShotDetector,
+              stream: FrameStream, builder: ShotBuilder,
+              values: dict[str, list[tuple[int, Any]]], t0: float) -> ChunkResult:
+        """The one decoding pass over the chunk: detection, samples and attributes."""
         transitions: list[Transition] = []
         times: list[np.ndarray] = []
         previous_tiny: np.ndarray | None = None
+        previous_time: float | None = None
         t_detect = 0.0
         stop = chunk.stop
         expected = chunk.span.stop if chunk.span is not None else 0
@@ -347,12 +357,20 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                 j = index - batch.start
                 if index >= chunk.start and (stop is None or index < stop):
                     prev = batch.tiny[j - 1] if j > 0 else previous_tiny
-                    sample = attrs.FrameSample(index, float(batch.times[j]), rgb, batch.tiny[j],
-                                               prev)
+                    before = float(batch.times[j - 1]) if j > 0 else previous_time
+                    detail, detail_before = batch.detail.get(index, (None, None))
+                    sample = attrs.FrameSample(
+                        index, float(batch.times[j]), rgb, batch.tiny[j], prev, detail,
+                        detail_before,
+                        float(batch.times[j]) - before if before is not None else 0.0,
+                        before is None or self.settings.sample_fps <= 0
+                        or sample_slot(before, self.settings.sample_fps)
+                        != sample_slot(float(batch.times[j]), self.settings.sample_fps))
                     for m in self.measures:
                         values[m.name].append((index, _value(m, m.measure(sample))))
                 builder.add_sample(index, rgb)
             previous_tiny = batch.tiny[-1]
+            previous_time = float(batch.times[-1])
             td = time.perf_counter()
             found = detector.process(batch)
             t_detect += time.perf_counter() - td

@@ -76,12 +76,17 @@ class Query:
     offset: int = 0
 
 
-def _attribute_kinds() -> dict[str, str]:
-    """Every registered attribute's kind (``number``, ``label``, ``text``, ``list``)."""
-    from vidscene.attributes import ATTRIBUTES, attribute_kind, load_plugins
+def _attribute_kinds() -> dict[str, tuple[str, bool]]:
+    """Every JSON key the registered attributes write (an attribute of several fields writes
+    several), with its kind (``number``, ``label``, ``text``, ``list``) and whether the
+    video level has the value measured over the whole video under the same key (the audio
+    attributes: loudness is not the mean of the shots')."""
+    from vidscene.attributes import ATTRIBUTES, attribute_fields, load_plugins
 
     load_plugins()
-    return {name: attribute_kind(name) for name in ATTRIBUTES.names()}
+    return {key: (kind, bool(getattr(ATTRIBUTES.factory(name), "audio", False)))
+            for name in ATTRIBUTES.names()
+            for key, kind in attribute_fields(name).items()}
 
 
 def fields_for(level: str) -> dict[str, Field]:
@@ -89,9 +94,9 @@ def fields_for(level: str) -> dict[str, Field]:
     if level not in LEVELS:
         raise QueryError(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
     kinds = _attribute_kinds()
-    numbers = [a for a, kind in kinds.items() if kind == "number"]
+    numbers = [a for a, (kind, _) in kinds.items() if kind == "number"]
     # Labels and texts match with = and ~; lists (a palette) are not compared.
-    words = [a for a, kind in kinds.items() if kind in ("label", "text")]
+    words = [a for a, (kind, _) in kinds.items() if kind in ("label", "text")]
     found: dict[str, Field] = {}
     if level == "videos":
         for name in ("duration", "fps", "frame_count", "width", "height"):
@@ -103,7 +108,8 @@ def fields_for(level: str) -> dict[str, Field]:
         for a in numbers:
             for stat in ("mean", "min", "max"):
                 found[f"{a}_{stat}"] = Field(f"{a}_{stat}", ("attributes", f"{a}_{stat}"))
-            found[a] = Field(a, ("attributes", f"{a}_mean"))
+            whole = kinds[a][1]
+            found[a] = Field(a, ("attributes", a if whole else f"{a}_mean"))
         for a in words:
             found[a] = Field(a, ("attributes", a), text=True)
         return found

@@ -1,6 +1,7 @@
 """Video input: probing, the frame index, and one-pass streaming decode with PyAV
 (see ``FrameStream``)."""
 
+from vidscene.video._audio import AUDIO_RATE, AudioTrack, read_audio
 from vidscene.video._index import FrameSpan, VideoIndex, build_index
 from vidscene.video._probe import file_sha256, open_video, probe
 from vidscene.video._stream import (
@@ -14,6 +15,8 @@ from vidscene.video._stream import (
 
 __all__ = [
     "ANALYSIS_WIDTH",
+    "AUDIO_RATE",
+    "AudioTrack",
     "TINY_SIZE",
     "FrameBatch",
     "FrameSpan",
@@ -24,5 +27,6 @@ __all__ = [
     "file_sha256",
     "open_video",
     "probe",
+    "read_audio",
     "sample_slot",
 ]

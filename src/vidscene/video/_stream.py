@@ -67,6 +67,9 @@ class FrameBatch:
     tiny: np.ndarray
     times: np.ndarray
     analysis: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    detail: dict[int, tuple[np.ndarray, np.ndarray | None]] = field(default_factory=dict)
+    """For each sampled frame, when the stream was asked for them: a copy whose long side is
+    ``detail_size`` px and (with ``detail_previous``) the frame before it at that size."""
 
     def __len__(self) -> int:
         return len(self.times)
@@ -161,8 +164,12 @@ class FrameStream:
         threads: bool = True,
         span: FrameSpan | None = None,
         decoder_threads: int = 0,
+        detail_size: int = 0,
+        detail_previous: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.detail_size = detail_size
+        self.detail_previous = detail_previous
         self.info = info
         self.tiny_size = tiny_size
         self.analysis_width = analysis_width
@@ -292,6 +299,10 @@ class FrameStream:
         last_sampled = -_MIN_TRIGGER_GAP
         sampler: _TinySampler | None = None
         tiny_scaler, analysis_scaler = VideoReformatter(), VideoReformatter()
+        detail_scaler = VideoReformatter()
+        detail: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        detail_size = (0, 0)
+        previous_frame: av.VideoFrame | None = None
         previous_tiny: np.ndarray | None = None
         oriented = False
         for frame in self._frames(container, stream):
@@ -309,6 +320,10 @@ class FrameStream:
                 aw = self.analysis_width
                 dw, dh = (height, width) if self._rot_k % 2 else (width, height)
                 self.analysis_size = (aw, max(2, int(round(aw * dh / dw / 2)) * 2))
+                if self.detail_size:
+                    scale = min(1.0, self.detail_size / max(dw, dh))
+                    detail_size = (max(2, int(round(dw * scale / 2)) * 2),
+                                   max(2, int(round(dh * scale / 2)) * 2))
             # Exact time from pts × time_base (variable frame rate stays right); frames
             # without a pts continue one nominal frame after the previous one.
             if frame.pts is not None:
@@ -343,19 +358,28 @@ class FrameStream:
                 if due:
                     analysis.append((index, _scale(analysis_scaler, frame, *self.analysis_size,
                                                    self._rot_k, "AREA")))
+                    if self.detail_size:
+                        before = (_scale(detail_scaler, previous_frame, *detail_size,
+                                         self._rot_k, "AREA")
+                                  if self.detail_previous and previous_frame is not None
+                                  else None)
+                        detail[index] = (_scale(detail_scaler, frame, *detail_size,
+                                                self._rot_k, "AREA"), before)
                     last_sampled = index
                 previous_tiny = current
+                if self.detail_previous:
+                    previous_frame = frame
             n_in_batch += 1
             index += 1
             self.frame_count = index
             if index % bs == 0:  # batches end on the same frames whatever frame they start at
                 yield FrameBatch(index - n_in_batch, tiny[:n_in_batch].copy(),
-                                 times[:n_in_batch].copy(), analysis)
-                analysis = []
+                                 times[:n_in_batch].copy(), analysis, detail)
+                analysis, detail = [], {}
                 n_in_batch = 0
         if n_in_batch:
             yield FrameBatch(index - n_in_batch, tiny[:n_in_batch].copy(),
-                             times[:n_in_batch].copy(), analysis)
+                             times[:n_in_batch].copy(), analysis, detail)
         if self.frame_count == 0:
             raise UnreadableVideo(self.path, NO_FRAMES)
         self.duration = last_time + (1.0 / self.fps)

@@ -1,0 +1,176 @@
+"""``audio``: loudness, silence and speech, per shot, scene and video, from the soundtrack.
+
+- ``loudness_lufs``: integrated loudness (EBU R128 / ITU-R BS.1770, ``pyloudnorm``) of the span;
+  spans shorter than one 400 ms gating block have none.
+- ``loudness_range_lu``: EBU Tech 3342 loudness range, for spans of at least 3 s.
+- ``silence_share``: the share of 100 ms blocks quieter than :data:`SILENCE_DBFS`.
+- ``speech_share``: the share of the span inside speech segments, which Silero VAD's ONNX
+  model finds (run with ``onnxruntime``; the model file is read from the ``silero-vad``
+  wheel without importing its PyTorch code, which would change PyTorch's thread settings).
+  The segments themselves go to the Analysis's top-level ``speech`` list.
+
+Scenes and the whole video are measured on their own audio, not averaged from shots (loudness
+is not additive). A video without audio has none of these values.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidscene.attributes._base import ATTRIBUTES, Attribute, AudioMeasure, FrameSample
+from vidscene.errors import ConfigError
+
+__all__ = ["Audio", "SpeechDetector", "speech_segments"]
+
+SILENCE_DBFS = -50.0
+"""A 100 ms block below this RMS level (dB full scale) counts as silence."""
+_BLOCK_S = 0.1
+_VAD_CHUNK = 512
+_VAD_CONTEXT = 64
+SPEECH_ON, SPEECH_OFF = 0.5, 0.35
+"""Hysteresis on the model's speech probability: a segment starts above ``SPEECH_ON`` and
+ends when the probability stays below ``SPEECH_OFF``."""
+MIN_SPEECH_S, MIN_PAUSE_S, PAD_S = 0.25, 0.3, 0.05
+"""Shorter bursts are dropped, shorter pauses bridged, and segments padded by ``PAD_S``."""
+
+
+def _model_file() -> Path:
+    spec = importlib.util.find_spec("silero_vad")  # locates the wheel, imports nothing
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the audio attribute needs the 'attributes' extra "
+                          "(pip install 'vidscene[attributes]')")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
+    if not path.is_file():
+        raise ConfigError(f"silero-vad's ONNX model is missing: {path}")
+    return path
+
+
+class SpeechDetector:
+    """Silero VAD through onnxruntime: speech probability for each 32 ms of 16 kHz audio."""
+
+    _lock = threading.Lock()
+    _session: Any = None
+
+    @classmethod
+    def session(cls) -> Any:
+        with cls._lock:
+            if cls._session is None:
+                import onnxruntime as ort
+
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = 1  # a small recurrent model: threads only cost
+                options.inter_op_num_threads = 1
+                cls._session = ort.InferenceSession(str(_model_file()), options,
+                                                    providers=["CPUExecutionProvider"])
+            return cls._session
+
+    def probabilities(self, mono: np.ndarray, rate: int = 16_000) -> np.ndarray:
+        """One probability per :data:`_VAD_CHUNK` samples (the last chunk zero-padded)."""
+        if rate != 16_000:
+            raise ValueError("Silero VAD reads 16 kHz audio here")
+        session = self.session()
+        n = -(-len(mono) // _VAD_CHUNK)
+        padded = np.zeros(n * _VAD_CHUNK + _VAD_CONTEXT, np.float32)
+        padded[_VAD_CONTEXT:_VAD_CONTEXT + len(mono)] = mono
+        state = np.zeros((2, 1, 128), np.float32)
+        sr = np.array(rate, np.int64)
+        out = np.empty(n, np.float32)
+        for i in range(n):
+            # Each chunk is read with the 64 samples before it, as the model was trained.
+            x = padded[i * _VAD_CHUNK:(i + 1) * _VAD_CHUNK + _VAD_CONTEXT][None, :]
+            prob, state = session.run(None, {"input": x, "state": state, "sr": sr})
+            out[i] = prob[0, 0]
+        return out
+
+
+def speech_segments(probabilities: np.ndarray, rate: int = 16_000,
+                    duration: float | None = None) -> list[tuple[float, float]]:
+    """Speech ``(start, end)`` in seconds from per-chunk probabilities (see the constants)."""
+    step = _VAD_CHUNK / rate
+    segments: list[list[float]] = []
+    start: float | None = None
+    for i, p in enumerate(probabilities):
+        t = i * step
+        if start is None and p >= SPEECH_ON:
+            start = t
+        elif start is not None and p < SPEECH_OFF:
+            segments.append([start, t])
+            start = None
+    if start is not None:
+        segments.append([start, len(probabilities) * step])
+    merged: list[list[float]] = []
+    for seg in segments:
+        if merged and seg[0] - merged[-1][1] < MIN_PAUSE_S:
+            merged[-1][1] = seg[1]
+        else:
+            merged.append(seg)
+    end_limit = duration if duration is not None else len(probabilities) * step
+    return [(max(0.0, a - PAD_S), min(end_limit, b + PAD_S)) for a, b in merged
+            if b - a >= MIN_SPEECH_S]
+
+
+def _overlap(segments: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in segments)
+
+
+@ATTRIBUTES.register("audio")
+class Audio(Attribute):
+    name = "audio"
+    description = "Loudness (LUFS), loudness range, silence and speech shares of the soundtrack."
+    unit = "LUFS, LU, shares 0..1"
+    kind = "fields"
+    fields = {"loudness_lufs": "number", "loudness_range_lu": "number",
+              "silence_share": "number", "speech_share": "number"}
+    audio = True
+
+    def measure(self, sample: FrameSample) -> Any:  # pragma: no cover  (audio only)
+        raise NotImplementedError("audio is measured on the soundtrack")
+
+    def measure_audio(self, audio: np.ndarray, rate: int,
+                      spans: Sequence[tuple[float, float]]) -> AudioMeasure:
+        import pyloudnorm
+
+        mono = audio.mean(axis=0)
+        duration = audio.shape[1] / rate
+        speech = speech_segments(SpeechDetector().probabilities(mono, rate), rate, duration)
+        block = int(rate * _BLOCK_S)
+        n_blocks = len(mono) // block
+        rms = np.sqrt(np.mean(mono[:n_blocks * block].reshape(n_blocks, block) ** 2, axis=1)
+                      + 1e-12)
+        quiet = 20 * np.log10(rms) < SILENCE_DBFS
+        meter = pyloudnorm.Meter(rate)
+        values: list[dict[str, Any]] = []
+        for start, end in spans:
+            a, b = int(max(start, 0.0) * rate), int(min(end, duration) * rate)
+            out: dict[str, Any] = {}
+            if b - a >= int(0.4 * rate):
+                # Channels last, as pyloudnorm reads them; silence reads as -inf: no value.
+                lufs = float(meter.integrated_loudness(audio[:, a:b].T.astype(np.float64)))
+                if np.isfinite(lufs):
+                    out["loudness_lufs"] = lufs
+                if b - a >= 3 * rate:
+                    lra = _loudness_range(meter, audio[:, a:b])
+                    if lra is not None:
+                        out["loudness_range_lu"] = lra
+            lo, hi = a // block, max(a // block + 1, b // block)
+            if hi <= n_blocks and hi > lo:
+                out["silence_share"] = float(quiet[lo:hi].mean())
+            if end > start:
+                out["speech_share"] = min(1.0, _overlap(speech, start, end) / (end - start))
+            values.append(out)
+        return AudioMeasure(values, {"speech": [
+            {"start_time": round(a, 3), "end_time": round(b, 3)} for a, b in speech]})
+
+
+def _loudness_range(meter: Any, audio: np.ndarray) -> float | None:
+    try:
+        value = float(meter.loudness_range(audio.T.astype(np.float64)))
+    except ValueError:  # nothing above the gates (near silence)
+        return None
+    return value if np.isfinite(value) else None
