@@ -5,8 +5,11 @@ so that every accuracy number in the project is computed one way.
   precision / recall / F1 by transition type.
 * :mod:`vidscene.metrics._scenes` — scenes: boundary precision / recall / F1 within a tolerance
   in seconds, and Vendrig–Worring coverage / overflow and their F-score.
+* :mod:`vidscene.metrics._attributes` — attributes: character error rate of read text,
+  frame-level F1 of time segments such as speech.
 """
 
+from vidscene.metrics._attributes import character_error_rate, segment_frame_f1
 from vidscene.metrics._scenes import (
     SceneScores,
     coverage_overflow,
@@ -30,6 +33,8 @@ from vidscene.metrics._shots import (
 )
 
 __all__ = [
+    "character_error_rate",
+    "segment_frame_f1",
     "GRADUAL_TYPES",
     "Boundary",
     "Counts",
