@@ -34,7 +34,7 @@ pixel of tracking error at 320 px and 25 fps reads as 0.08/s on a single frame p
 the median over the shot's frames is what is compared)."""
 ZOOM = 0.08
 """A steady zoom changes the scale at least this much (log scale) per second."""
-HANDHELD = 0.25
+HANDHELD = 0.12
 """A frame-to-frame spread of the motion above this, and well above the steady part, is a
 handheld camera."""
 CAMERA_MOTIONS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in",
@@ -75,6 +75,9 @@ def frame_motion(previous: np.ndarray, current: np.ndarray, interval: float
     found = status.reshape(-1) == 1
     if found.sum() < MIN_POINTS:
         return None
+    # RANSAC draws from OpenCV's per-thread generator, whose state depends on everything the
+    # thread did before: seeded per call, a frame pair gives the same answer in any worker.
+    cv2.setRNGSeed(0)
     matrix, inliers = cv2.estimateAffinePartial2D(points[found], moved[found],
                                                   method=cv2.RANSAC,
                                                   ransacReprojThreshold=1.5)
@@ -96,8 +99,10 @@ def classify_motion(motions: Sequence[Sequence[float]]) -> tuple[str, float]:
              "zoom": abs(steady[2]) / ZOOM}
     largest = max(parts, key=lambda k: parts[k])
     speed = float(abs(steady[{"pan": 0, "tilt": 1, "zoom": 2}[largest]]))
-    spread = float(np.sqrt(np.mean((m[:, :2] - steady[:2]) ** 2) * 2)) if len(m) > 1 else 0.0
-    if spread > HANDHELD and spread > 1.5 * float(np.hypot(steady[0], steady[1])):
+    # How far the frames' motions stray from the steady part: the median distance (one
+    # frame misread at a flash or a passing subject does not make a shot handheld).
+    spread = (float(np.median(np.hypot(*(m[:, :2] - steady[:2]).T))) if len(m) > 2 else 0.0)
+    if spread > HANDHELD and spread > float(np.hypot(steady[0], steady[1])):
         return "handheld", round(spread, 4)
     if parts[largest] < 1:
         return "static", round(speed, 4)
