@@ -154,6 +154,53 @@ def _closest(lines: list[Any], truth: str) -> str:
     return min(candidates, key=lambda c: character_error_rate(c, truth))
 
 
+def bench_text_present(clips: Path, n: int) -> dict[str, Any]:
+    """The learned ``text_present`` against the OCR detector it stands in for, on frames of
+    the clips held out of its training: each frame with (half of them) or without random
+    text rendered in this benchmark's fonts; truth: rendered, or the OCR reads text there."""
+    from vidscene.attributes._text_present import TextPresent
+    from vidscene.train.text_present import HELD_OUT
+
+    rng = np.random.default_rng(21)
+    fonts = [f for f in FONTS if Path(f).is_file()]
+    attribute = TextPresent()
+    agree = tp = fp = fn = tn = 0
+    learned_ms, ocr_ms = [], []
+    for i in range(n):
+        clip = clips / HELD_OUT[i % len(HELD_OUT)]
+        with av.open(str(clip)) as c:
+            duration = float(c.duration or 1e6) / 1e6
+        frame = fit(frame_at(clip, float(rng.uniform(0, max(0.1, duration - 0.5)))), 480)
+        base = Image.fromarray(frame).convert("RGB")
+        rendered = bool(rng.integers(0, 2))
+        if rendered:
+            size = int(rng.integers(18, 48))
+            font = ImageFont.truetype(fonts[i % len(fonts)], size) if fonts else \
+                ImageFont.load_default(size=size)
+            draw = ImageDraw.Draw(base)
+            draw.text((int(rng.integers(0, 200)), int(rng.integers(0, base.height - size))),
+                      _random_words(rng), font=font, fill=(255, 255, 255),
+                      stroke_width=2, stroke_fill=(0, 0, 0))
+        big = np.asarray(base)
+        t0 = time.perf_counter()
+        ocr = bool(read_text(big)["lines"])
+        ocr_ms.append(1000 * (time.perf_counter() - t0))
+        small = np.asarray(base.resize((224, round(224 * base.height / base.width))))
+        t0 = time.perf_counter()
+        p = attribute.measure(FrameSample(0, 0.0, small, small[:36, :64]))
+        learned_ms.append(1000 * (time.perf_counter() - t0))
+        truth, said = rendered or ocr, p >= 0.5
+        agree += said == ocr
+        tp += truth and said
+        fp += said and not truth
+        fn += truth and not said
+        tn += not truth and not said
+    return {"frames": n, "accuracy": (tp + tn) / n, "recall": tp / max(1, tp + fn),
+            "precision": tp / max(1, tp + fp), "agreement_with_ocr": agree / n,
+            "ms_per_frame": statistics.median(learned_ms[1:] or learned_ms),
+            "ocr_ms_per_frame": statistics.median(ocr_ms), "model": attribute.model}
+
+
 # -- audio --------------------------------------------------------------------------------------
 def ebur128(path: Path) -> float | None:
     r = subprocess.run([FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-vn", "-af",
@@ -381,6 +428,7 @@ def bench_cost(clips: Path, work: Path, repeats: int) -> dict[str, Any]:
 def render(doc: dict[str, Any]) -> str:
     f, t, lo, sp, cam, cues, cost = (doc[k] for k in ("faces", "text", "loudness", "speech",
                                                        "camera", "cues", "cost"))
+    tp = doc["text_present"]
     lines = [_report.provenance_md(doc["provenance"]), ""]
     lines.append(_report.table(
         ["attribute", "reference", "measured", "target", "cost"],
@@ -392,6 +440,11 @@ def render(doc: dict[str, Any]) -> str:
           f"recall {t['recall']:.2f}, CER mean {t['cer_mean']:.3f} (median "
           f"{t['cer_median']:.3f})", "recall ≥ 0.9, CER ≤ 0.1",
           f"{t['ms_per_frame']:.0f} ms/read (480 px)"],
+         ["text_present (learned, 2:4)", f"{tp['frames']} frames of held-out clips, half "
+          "with rendered text; truth: rendered or read by the OCR",
+          f"accuracy {tp['accuracy']:.2f} (recall {tp['recall']:.2f}, precision "
+          f"{tp['precision']:.2f}); agrees with the OCR on {tp['agreement_with_ocr']:.2f}",
+          "", f"{tp['ms_per_frame']:.1f} ms/frame vs the OCR's {tp['ocr_ms_per_frame']:.0f}"],
          ["loudness", f"FFmpeg ebur128 on {lo['n']} dev-clip soundtracks",
           f"{lo['within_0.5']}/{lo['n']} within 0.5 LU", "within 0.5 LU", ""],
          ["speech", "espeak-ng speech over music, hiss and silence (3 mixes, 30 s)",
@@ -437,6 +490,8 @@ def main() -> None:
         doc["faces"] = bench_faces(clips)
         log("text")
         doc["text"] = bench_text(clips, 12 if args.quick else 40)
+        log("text_present")
+        doc["text_present"] = bench_text_present(clips, 60 if args.quick else 200)
         log("loudness")
         doc["loudness"] = bench_loudness(clips, work)
         log("speech")

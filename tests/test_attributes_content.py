@@ -350,3 +350,46 @@ def test_attributes_command_lists_every_attribute() -> None:
     assert rows["text"]["default"] is False and rows["camera"]["default"] is True
     assert rows["audio"]["fields"]["loudness_lufs"] == "number"
     assert {a.name for a in create_attributes(["all"])} == set(rows)
+
+
+# -- the learned attribute from the model store ------------------------------------------------
+def test_the_learned_text_present_attribute_loads_its_model_by_store_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidscene.attributes._text_present import TextPresent
+    from vidscene.model_store import ModelStore
+
+    plain = view(texture(seed=11), 0, 0, size=(224, 126))
+    titled = Image.fromarray(plain.copy())
+    ImageDraw.Draw(titled).text((12, 40), "EVENING NEWS", font=_font(30), fill=(255, 255, 255),
+                                stroke_width=2, stroke_fill=(0, 0, 0))
+    attribute = TextPresent()
+    p_plain = attribute.measure(FrameSample(0, 0.0, plain, plain[:36, :64]))
+    p_text = attribute.measure(FrameSample(0, 0.0, np.asarray(titled), plain[:36, :64]))
+    assert 0.0 <= p_plain < p_text <= 1.0
+    assert attribute.model.startswith("text-present@shipped sha256:")
+    # A version the user stores under the same name is the one used from then on.
+    monkeypatch.setenv("VIDSCENE_MODELS", str(tmp_path / "models"))
+    from vidscene.prune import load_packed, save_packed
+
+    # The user's own training run: other weights (here the shipped ones, one bias changed).
+    state = load_packed(ModelStore().get("text-present@shipped").path)
+    state["head.bias"] = state["head.bias"] + 0.5
+    retrained = tmp_path / "retrained.safetensors"
+    save_packed(state, retrained, {}, {"card": json.dumps({"method": "attention-snip"})})
+    stored = ModelStore().add(retrained, "text-present")
+    assert stored.ref == "text-present@v1"
+    mine = TextPresent()
+    mine.measure(FrameSample(0, 0.0, plain, plain[:36, :64]))
+    assert mine.model.startswith("text-present@v1 sha256:")
+
+
+def test_an_analysis_records_the_learned_attributes_model(demo_video: Path, tmp_path: Path
+                                                          ) -> None:
+    out = tmp_path / "tp.json"
+    r = run("analyze", str(demo_video), "--db", str(tmp_path / "tp.db"), "--json", str(out),
+            "-q", "--attributes", "text_present")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert re.match(r"text-present@\w+ sha256:[0-9a-f]{12}$",
+                    doc["models"]["attribute text_present"])
+    assert all(0 <= s["attributes"]["text_present"] <= 1 for s in doc["shots"])

@@ -42,7 +42,10 @@ def list_cmd(store: StoreOption = None) -> None:
     """List models: name, version, architecture, size, sparsity, digest."""
     table = Table(title="models", title_justify="left")
     for col in ("model", "architecture", "size", "sparsity", "sha256"):
-        table.add_column(col, justify="right" if col in ("size", "sparsity") else "left")
+        # The reference is what users type: never cut; a long architecture folds instead.
+        table.add_column(col, justify="right" if col in ("size", "sparsity") else "left",
+                         no_wrap=col in ("model", "sha256"),
+                         overflow="fold" if col == "architecture" else "ellipsis")
     for m in ModelStore(store).list():
         size = m.card.get("file_size_bytes") or m.path.stat().st_size
         # prune-train cards carry it at the top; training with --prune in its pruning section

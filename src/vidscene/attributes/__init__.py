@@ -18,6 +18,7 @@ from vidscene.attributes import (  # noqa: F401  (register built-ins)
     _faces,
     _palette,
     _text,
+    _text_present,
 )
 from vidscene.attributes._aggregate import aggregate_scenes, aggregate_shots, summarise_video
 from vidscene.attributes._base import (
