@@ -393,3 +393,22 @@ def test_an_analysis_records_the_learned_attributes_model(demo_video: Path, tmp_
     assert re.match(r"text-present@\w+ sha256:[0-9a-f]{12}$",
                     doc["models"]["attribute text_present"])
     assert all(0 <= s["attributes"]["text_present"] <= 1 for s in doc["shots"])
+
+
+def test_tone_says_warm_cool_and_black_and_white() -> None:
+    from vidscene.attributes._tone import Tone
+
+    tone = Tone()
+
+    def frame(rgb: tuple[int, int, int]) -> FrameSample:
+        picture = np.broadcast_to(np.array(rgb, np.uint8), (126, 224, 3)).copy()
+        picture[:40] = 128  # a grey part does not pull the balance to neutral
+        return FrameSample(0, 0.0, picture, picture[:36, :64])
+
+    assert tone.reduce_shot([tone.measure(frame((220, 140, 60)))]) == {
+        "warmth": pytest.approx(0.627, abs=0.01), "tone": "warm", "colour_mode": "colour"}
+    assert tone.reduce_shot([tone.measure(frame((40, 90, 200)))])["tone"] == "cool"
+    grey = np.asarray(Image.fromarray(view(texture(), 0, 0, size=(224, 126))).convert("L")
+                      .convert("RGB"))
+    mono = tone.reduce_shot([tone.measure(FrameSample(0, 0.0, grey, grey[:36, :64]))] * 3)
+    assert mono["colour_mode"] == "black_and_white" and mono["tone"] == "neutral"

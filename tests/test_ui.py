@@ -178,6 +178,23 @@ def test_video_page_embeds_the_analysis_and_hooks(client: tuple[TestClient, str,
     assert "Traceback" not in missing.text
 
 
+def test_video_page_lists_what_is_on_screen_per_shot(tmp_path: Path) -> None:
+    analysis = _analysis(1, shots=3)
+    analysis.shots[0].attributes.update({"shot_scale": "close-up", "camera_motion": "pan_left",
+                                         "text": "GOAL\nSecond line"})
+    analysis.shots[2].attributes.update({"shot_scale": "wide"})
+    with _client(tmp_path / "labels.db") as c:
+        state = c.app.state.vidscene  # type: ignore[attr-defined]
+        analysis_id = state.store.save(AnalysisResult(analysis), "k1")
+        token = state.tokens.create("reader", "read")
+        html = c.get(f"/videos/{analysis_id}", headers={"Authorization": f"Bearer {token}"}).text
+    assert html.count("data-shot-row=") == 3
+    assert '<td data-label="shot_scale">close-up</td>' in html
+    assert '<td data-label="camera_motion">pan left</td>' in html
+    assert '<td data-label="text">GOAL / Second line</td>' in html
+    assert '<td data-label="shot_scale">wide</td>' in html
+
+
 def test_embedded_json_cannot_close_its_script(tmp_path: Path) -> None:
     with _client(tmp_path / "db.sqlite", no_auth=True) as c:
         analysis = _analysis(1)

@@ -19,6 +19,7 @@ from vidscene.attributes import (  # noqa: F401  (register built-ins)
     _palette,
     _text,
     _text_present,
+    _tone,
 )
 from vidscene.attributes._aggregate import aggregate_scenes, aggregate_shots, summarise_video
 from vidscene.attributes._base import (

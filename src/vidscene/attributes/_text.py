@@ -7,6 +7,10 @@ read: the first frame after each cut (it is sampled because the picture changed)
 first sampled frame of every :data:`READ_EVERY` seconds. Which frames are read depends only on
 their times, so a video split into chunks reads the same frames as a whole one.
 
+Before reading, the learned ``text_present`` model (:mod:`vidscene.attributes._text_present`)
+looks at the frame: below :data:`GATE` it is taken as free of text and not read, which saves
+most reads on footage without text (``OnScreenText(gate=False)`` reads every due frame).
+
 A shot's values, from the frames of it that were read:
 
 - ``text``: the distinct lines read (a line seen on several frames once, the best-read copy;
@@ -35,6 +39,8 @@ __all__ = ["OnScreenText", "read_text"]
 
 DETAIL_SIZE = 480
 READ_EVERY = 4.0
+GATE = 0.15
+"""Frames the ``text_present`` model gives a lower chance of text are not read."""
 MIN_CONFIDENCE = 0.75
 MIN_CHARACTERS = 2
 """Lines read with less confidence, or of fewer letters and digits, are texture read as
@@ -125,9 +131,23 @@ class OnScreenText(Attribute):
     default = False
     detail_size = DETAIL_SIZE
 
+    def __init__(self, gate: bool = True) -> None:
+        self._gate: Any = None
+        if gate:
+            from vidscene.attributes._text_present import TextPresent
+
+            self._gate = TextPresent()
+
     def measure(self, sample: FrameSample) -> dict[str, Any] | None:
         if not sample.due_every(READ_EVERY):
             return None  # not read: the cost of reading every sample is not worth it
+        if self._gate is not None:
+            # The learned text_present model (a few ms) decides whether reading (a few
+            # hundred ms here) is worth it; a frame it is sure has no text reads as empty.
+            chance = self._gate.measure(sample)
+            self.model = self._gate.model
+            if chance < GATE:
+                return {"share": 0.0, "lines": []}
         frame = sample.detail if sample.detail is not None else sample.rgb
         return read_text(frame)
 

@@ -384,7 +384,10 @@ def video(analysis_id: str, request: Request,
         aspect=f"{max(width, 1)} / {max(height, 1)}",
         # Charts draw numbers; a palette or a label is shown elsewhere, not as bars.
         attributes=sorted({k for s in analysis.shots for k, v in s.attributes.items()
-                           if isinstance(v, int | float) and not isinstance(v, bool)}))
+                           if isinstance(v, int | float) and not isinstance(v, bool)}),
+        # Labels and texts (shot scale, camera motion, on-screen text): a table per shot.
+        labels=sorted({k for s in analysis.shots for k, v in s.attributes.items()
+                       if isinstance(v, str)}))
 
 
 # ---------------------------------------------------------------------------- jobs page
