@@ -438,7 +438,12 @@ def render(doc: dict[str, Any]) -> str:
     f, t, lo, sp, cam, cues, cost = (doc[k] for k in ("faces", "text", "loudness", "speech",
                                                        "camera", "cues", "cost"))
     tp = doc["text_present"]
-    lines = [_report.provenance_md(doc["provenance"]), ""]
+    lines = [_report.provenance_md(doc["provenance"])]
+    dates = sorted(set((doc.get("measured_at") or {}).values()))
+    if len(dates) > 1:
+        lines.append("- Parts measured at: " + ", ".join(
+            f"{k} {v}" for k, v in doc["measured_at"].items()))
+    lines.append("")
     lines.append(_report.table(
         ["attribute", "reference", "measured", "target", "cost"],
         [["faces", f"{f['faces']} faces on {f['frames']} dev-clip frames, by inspection",
@@ -487,34 +492,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="fewer samples and one cost run")
+    parser.add_argument("--only", default=None, help="comma-separated parts to measure again "
+                        "(faces, text, text_present, loudness, speech, camera, cues, cost); "
+                        "the others are kept from the last run's bench/out/attributes.json")
     args = parser.parse_args()
     clips = _dataset.locate_clips(args.clips)
     if clips is None:
         raise SystemExit("development clips not found (--clips DIR)")
     info = {"machine": _report.machine(), "date": _report.now(), "command": _report.command(),
-            "versions": _report.versions(["yuface", "rapidocr", "onnxruntime", "pyloudnorm",
-                                          "silero-vad", "opencv-python-headless"])}
+            "versions": _report.versions(["yuface", "rapidocr", "onnxruntime", "silero-vad",
+                                          "opencv-python-headless"])}
+    out = _report.OUT_DIR / "attributes.json"
+    doc: dict[str, Any] = (json.loads(out.read_text()) if args.only and out.is_file() else {})
+    wanted = set(args.only.split(",")) if args.only else None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        doc: dict[str, Any] = {"provenance": info}
-        log("faces")
-        doc["faces"] = bench_faces(clips)
-        log("text")
-        doc["text"] = bench_text(clips, 12 if args.quick else 40)
-        log("text_present")
-        doc["text_present"] = bench_text_present(clips, 60 if args.quick else 200)
-        log("loudness")
-        doc["loudness"] = bench_loudness(clips, work)
-        log("speech")
-        doc["speech"] = bench_speech(clips, work)
-        log("camera")
-        doc["camera"] = bench_camera(clips)
-        log("cues")
-        doc["cues"] = bench_cues(clips, work)
-        log("cost")
-        doc["cost"] = bench_cost(clips, work, 1 if args.quick else 3)
-    _report.publish(SECTION, _report.OUT_DIR / "attributes.json", doc, render(doc),
-                    not args.quick, log)
+        parts: dict[str, Any] = {
+            "faces": lambda: bench_faces(clips),
+            "text": lambda: bench_text(clips, 12 if args.quick else 40),
+            "text_present": lambda: bench_text_present(clips, 60 if args.quick else 200),
+            "loudness": lambda: bench_loudness(clips, work),
+            "speech": lambda: bench_speech(clips, work),
+            "camera": lambda: bench_camera(clips),
+            "cues": lambda: bench_cues(clips, work),
+            "cost": lambda: bench_cost(clips, work, 1 if args.quick else 3)}
+        for name, measure in parts.items():
+            if wanted is None or name in wanted or name not in doc:
+                log(name)
+                doc[name] = measure()
+                doc.setdefault("measured_at", {})[name] = info["date"]
+    doc["provenance"] = info
+    _report.publish(SECTION, out, doc, render(doc), not args.quick, log)
 
 
 if __name__ == "__main__":

@@ -412,3 +412,40 @@ def test_tone_says_warm_cool_and_black_and_white() -> None:
                       .convert("RGB"))
     mono = tone.reduce_shot([tone.measure(FrameSample(0, 0.0, grey, grey[:36, :64]))] * 3)
     assert mono["colour_mode"] == "black_and_white" and mono["tone"] == "neutral"
+
+
+@needs_ffmpeg
+def test_scrolling_end_credits_are_a_cue(tmp_path: Path) -> None:
+    frames = tmp_path / "credits"
+    frames.mkdir()
+    picture = texture(seed=8)
+    names = [f"{role}  {name}" for role, name in zip(
+        ["Director", "Producer", "Editor", "Camera", "Sound", "Music", "Script", "Grip",
+         "Lights", "Costumes", "Casting", "Colour"] * 2,
+        ["Ada Lovel", "Alan Turin", "Grace Hopp", "Edsger Dijk", "Barbara Lisk",
+         "Donald Knut", "John Backu", "Ken Thomps", "Dennis Ritch", "Frances Alle",
+         "Margaret Ham", "Niklaus Wir"] * 2, strict=True)]
+    sheet = Image.new("RGB", (480, 60 + 34 * len(names) + 270), (0, 0, 0))
+    draw = ImageDraw.Draw(sheet)
+    for i, line in enumerate(names):
+        draw.text((90, 270 + 34 * i), line, font=_font(24), fill=(235, 235, 235))
+    n = 0
+    for k in range(150):  # 6 s of picture
+        Image.fromarray(view(picture, -100 + k, 0, size=(480, 270))).save(frames / f"{n:05d}.png")
+        n += 1
+    for k in range(250):  # 10 s of credits rolling up over black
+        y = int(k * (sheet.height - 270) / 250)
+        sheet.crop((0, y, 480, y + 270)).save(frames / f"{n:05d}.png")
+        n += 1
+    video = tmp_path / "credits.mp4"
+    assert FFMPEG is not None
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-framerate", "25", "-i",
+                    str(frames / "%05d.png"), "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", str(video)], check=True)
+    out = tmp_path / "c.json"
+    r = run("analyze", str(video), "--db", str(tmp_path / "c.db"), "--json", str(out), "-q",
+            "--attributes", "text,cues")
+    assert r.returncode == 0, r.stderr
+    cues = [c for c in json.loads(out.read_text())["cues"] if c["type"] == "end_credits"]
+    assert len(cues) == 1, cues
+    assert 5.5 <= cues[0]["start_time"] <= 9.0 and cues[0]["end_time"] >= 14.0

@@ -1,6 +1,7 @@
 """``audio``: loudness, silence and speech, per shot, scene and video, from the soundtrack.
 
-- ``loudness_lufs``: integrated loudness (EBU R128 / ITU-R BS.1770, ``pyloudnorm``) of the span;
+- ``loudness_lufs``: integrated loudness (EBU R128 / ITU-R BS.1770) of the span, from the
+  K-weighted block powers the decoder computes at 48 kHz (:mod:`vidscene.video._audio`);
   spans shorter than one 400 ms gating block have none.
 - ``loudness_range_lu``: EBU Tech 3342 loudness range, for spans of at least 10 s.
 - ``silence_share``: the share of 100 ms blocks quieter than :data:`SILENCE_DBFS`.
@@ -19,14 +20,17 @@ import importlib.util
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vidscene.attributes._base import ATTRIBUTES, Attribute, AudioMeasure, FrameSample
 from vidscene.errors import ConfigError
 
-__all__ = ["Audio", "SpeechDetector", "speech_segments"]
+if TYPE_CHECKING:
+    from vidscene.video import AudioTrack
+
+__all__ = ["Audio", "SpeechDetector", "integrated_loudness", "loudness_range", "speech_segments"]
 
 LRA_MIN_S = 10.0
 """Loudness range is given for spans at least this long (it describes a programme or a
@@ -154,33 +158,30 @@ class Audio(Attribute):
     def measure(self, sample: FrameSample) -> Any:  # pragma: no cover  (audio only)
         raise NotImplementedError("audio is measured on the soundtrack")
 
-    def measure_audio(self, audio: np.ndarray, rate: int,
-                      spans: Sequence[tuple[float, float]]) -> AudioMeasure:
-        import pyloudnorm
+    def measure_audio(self, track: AudioTrack, spans: Sequence[tuple[float, float]]
+                      ) -> AudioMeasure:
+        from vidscene.video import BLOCK_S
 
-        mono = audio.mean(axis=0)
-        duration = audio.shape[1] / rate
+        rate = track.rate
+        mono = track.mono
+        duration = track.duration
         speech = speech_segments(SpeechDetector().probabilities(mono, rate), rate, duration)
         block = int(rate * _BLOCK_S)
         n_blocks = len(mono) // block
         rms = np.sqrt(np.mean(mono[:n_blocks * block].reshape(n_blocks, block) ** 2, axis=1)
                       + 1e-12)
         quiet = 20 * np.log10(rms) < SILENCE_DBFS
-        meter = pyloudnorm.Meter(rate)
         values: list[dict[str, Any]] = []
         for start, end in spans:
-            a, b = int(max(start, 0.0) * rate), int(min(end, duration) * rate)
             out: dict[str, Any] = {}
-            if b - a >= int(0.4 * rate):
-                # Channels last, as pyloudnorm reads them; silence reads as -inf: no value.
-                lufs = float(meter.integrated_loudness(audio[:, a:b].T.astype(np.float64)))
-                if np.isfinite(lufs):
-                    out["loudness_lufs"] = lufs
-                if b - a >= LRA_MIN_S * rate:
-                    lra = _loudness_range(meter, audio[:, a:b])
-                    if lra is not None:
-                        out["loudness_range_lu"] = lra
-            lo, hi = a // block, max(a // block + 1, b // block)
+            a, b = int(round(max(start, 0.0) / BLOCK_S)), int(round(min(end, duration) / BLOCK_S))
+            lufs = integrated_loudness(track.k_power[:, a:b])
+            if lufs is not None:
+                out["loudness_lufs"] = lufs
+            if end - start >= LRA_MIN_S and (lra := loudness_range(track.k_power[:, a:b])) \
+                    is not None:
+                out["loudness_range_lu"] = lra
+            lo, hi = int(start / _BLOCK_S), max(int(start / _BLOCK_S) + 1, int(end / _BLOCK_S))
             if hi <= n_blocks and hi > lo:
                 out["silence_share"] = float(quiet[lo:hi].mean())
             if end > start:
@@ -190,9 +191,34 @@ class Audio(Attribute):
             {"start_time": round(a, 3), "end_time": round(b, 3)} for a, b in speech]})
 
 
-def _loudness_range(meter: Any, audio: np.ndarray) -> float | None:
-    try:
-        value = float(meter.loudness_range(audio.T.astype(np.float64)))
-    except ValueError:  # nothing above the gates (near silence)
+def _loudness(power: np.ndarray) -> np.ndarray:
+    return -0.691 + 10 * np.log10(np.maximum(power, 1e-20))
+
+
+def integrated_loudness(k_power: np.ndarray) -> float | None:
+    """ITU-R BS.1770-4 integrated loudness (LUFS) from K-weighted mean squares per 100 ms
+    (channels × blocks): 400 ms gating blocks every 100 ms, summed over channels, gated at
+    −70 LUFS and 10 LU below the mean of what passes; ``None`` for less than one block or
+    silence."""
+    if k_power.shape[1] < 4:
         return None
-    return value if np.isfinite(value) else None
+    summed = k_power.sum(axis=0)
+    blocks = np.convolve(summed, np.ones(4) / 4, mode="valid")  # 400 ms windows, 100 ms hop
+    loud = blocks[_loudness(blocks) > -70.0]
+    if not loud.size:
+        return None
+    kept = loud[_loudness(loud) > _loudness(np.array([loud.mean()]))[0] - 10.0]
+    return float(_loudness(np.array([kept.mean()]))[0])
+
+
+def loudness_range(k_power: np.ndarray) -> float | None:
+    """EBU Tech 3342 loudness range (LU): the spread (10th to 95th percentile) of 3 s
+    short-term loudness every 100 ms, gated at −70 LUFS and 20 LU below their mean."""
+    if k_power.shape[1] < 30:
+        return None
+    blocks = np.convolve(k_power.sum(axis=0), np.ones(30) / 30, mode="valid")
+    loud = blocks[_loudness(blocks) > -70.0]
+    if not loud.size:
+        return None
+    kept = _loudness(loud[_loudness(loud) > _loudness(np.array([loud.mean()]))[0] - 20.0])
+    return float(np.percentile(kept, 95) - np.percentile(kept, 10))

@@ -27,11 +27,14 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vidscene.registry import Registry
+
+if TYPE_CHECKING:
+    from vidscene.video import AudioTrack
 
 __all__ = [
     "ATTRIBUTES",
@@ -203,12 +206,12 @@ class Attribute(ABC):
         "confidence"}]}``. ``times[f]`` is frame ``f``'s time. Default: none."""
         return {}
 
-    def measure_audio(self, audio: np.ndarray, rate: int,
-                      spans: Sequence[tuple[float, float]]) -> AudioMeasure:
+    def measure_audio(self, track: AudioTrack, spans: Sequence[tuple[float, float]]
+                      ) -> AudioMeasure:
         """With ``audio``: the values of each ``(start, end)`` span in seconds (the video's
         shots, then its scenes, then the whole video) from its soundtrack, decoded once for
-        every audio attribute: ``audio`` is float32, channels × samples, at ``rate`` Hz
-        (``audio.mean(axis=0)`` is the mono mix)."""
+        every audio attribute (:class:`vidscene.video.AudioTrack`: 16 kHz samples, at most
+        two channels, and the K-weighted power of each 100 ms for loudness)."""
         raise NotImplementedError(f"{self.name} measures frames")
 
     @abstractmethod

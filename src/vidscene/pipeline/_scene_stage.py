@@ -163,7 +163,7 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
                  + [(c.start_time, c.end_time) for c in scenes] + [(0.0, duration)])
         heard = []
         for attribute in listeners:
-            measured = attribute.measure_audio(track.samples, track.rate, spans)
+            measured = attribute.measure_audio(track, spans)
             rounded = [{k: _round(v) for k, v in m.items() if v is not None}
                        for m in measured.values]
             for shot, values in zip(shots, rounded, strict=False):

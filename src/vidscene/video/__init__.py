@@ -1,7 +1,7 @@
 """Video input: probing, the frame index, and one-pass streaming decode with PyAV
 (see ``FrameStream``)."""
 
-from vidscene.video._audio import AUDIO_RATE, AudioTrack, read_audio
+from vidscene.video._audio import AUDIO_RATE, BLOCK_S, AudioTrack, read_audio
 from vidscene.video._index import FrameSpan, VideoIndex, build_index
 from vidscene.video._probe import file_sha256, open_video, probe
 from vidscene.video._stream import (
@@ -17,6 +17,7 @@ __all__ = [
     "ANALYSIS_WIDTH",
     "AUDIO_RATE",
     "AudioTrack",
+    "BLOCK_S",
     "TINY_SIZE",
     "FrameBatch",
     "FrameSpan",

@@ -1,10 +1,17 @@
 """The soundtrack of a video, decoded once for every audio attribute.
 
-Audio is resampled to 16 kHz (what speech models read; loudness measured there stays within a
-few tenths of a LU of the full band on programme material) and kept as at most two channels,
-because EBU R128 loudness sums the channels' energy: a stereo track folded to mono would read
-3 LU quieter. Sample 0 is the video's first frame (time 0 of the Analysis): audio that starts
-later is padded with silence, audio that starts earlier is cut.
+Two forms come out of the one decoding pass:
+
+- ``samples``: the audio at 16 kHz (what speech models read), at most two channels;
+- ``k_power``: for loudness, the mean square of the K-weighted signal (ITU-R BS.1770) of
+  each channel over each 100 ms, computed at 48 kHz by FFmpeg's own resampler and biquad
+  filters. Loudness needs the full band (the K filter lifts everything above 2 kHz; at
+  16 kHz a cymbal or a noisy room reads several LU too quiet) but not the samples, so a
+  two-hour film keeps 72,000 numbers a channel instead of 350 million. EBU R128 sums the
+  channels' energy, so a stereo track is kept as two channels, never folded to mono.
+
+Sample 0 and block 0 are the video's first frame (time 0 of the Analysis): audio that
+starts later is padded with silence, audio that starts earlier is cut.
 """
 
 from __future__ import annotations
@@ -18,17 +25,25 @@ import numpy as np
 
 from vidscene.video._probe import open_video
 
-__all__ = ["AUDIO_RATE", "AudioTrack", "read_audio"]
+__all__ = ["AUDIO_RATE", "BLOCK_S", "AudioTrack", "read_audio"]
 
 AUDIO_RATE = 16_000
+BLOCK_S = 0.1
+_K_RATE = 48_000
+# The K-weighting pre-filter and RLB high-pass at 48 kHz, as ITU-R BS.1770-4 tabulates them.
+_K_FILTERS = ("b0=1.53512485958697:b1=-2.69169618940638:b2=1.19839281085285:"
+              "a0=1:a1=-1.69065929318241:a2=0.73248077421585",
+              "b0=1:b1=-2:b2=1:a0=1:a1=-1.99004745483398:a2=0.99007225036621")
 
 
 @dataclass(frozen=True, eq=False)
 class AudioTrack:
-    """``samples``: float32, channels × frames, at ``rate`` Hz; ``skipped``: damaged packets."""
+    """``samples``: float32, channels × frames, at ``rate`` Hz; ``k_power``: float64,
+    channels × 100 ms blocks (see the module doc); ``skipped``: damaged packets."""
 
     samples: np.ndarray
     rate: int
+    k_power: np.ndarray
     skipped: int = 0
 
     @property
@@ -52,6 +67,7 @@ def read_audio(path: str | Path, rate: int = AUDIO_RATE) -> AudioTrack | None:
         channels = stream.codec_context.channels or 1
         layout = "stereo" if channels >= 2 else "mono"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        weighting = _KWeighting(stream, layout)
         video_start = (float(video.start_time * video.time_base)
                        if video.start_time is not None and video.time_base else 0.0)
         pieces: list[np.ndarray] = []
@@ -69,8 +85,10 @@ def read_audio(path: str | Path, rate: int = AUDIO_RATE) -> AudioTrack | None:
                         first_time = float(frame.pts * frame.time_base)
                     for out in resampler.resample(frame):
                         pieces.append(out.to_ndarray())
+                    weighting.push(frame)
             for out in resampler.resample(None):
                 pieces.append(out.to_ndarray())
+            weighting.push(None)
         except av.error.FFmpegError:
             skipped += 1  # a damaged tail: keep what decoded
     if skipped:
@@ -79,10 +97,54 @@ def read_audio(path: str | Path, rate: int = AUDIO_RATE) -> AudioTrack | None:
     if not pieces:
         return None
     samples = np.concatenate(pieces, axis=1).astype(np.float32, copy=False)
-    offset = int(round(((first_time or 0.0) - video_start) * rate))
+    shift = (first_time or 0.0) - video_start
+    return AudioTrack(np.ascontiguousarray(_aligned(samples, int(round(shift * rate)))), rate,
+                      _aligned(weighting.power(), int(round(shift / BLOCK_S))), skipped)
+
+
+def _aligned(x: np.ndarray, offset: int) -> np.ndarray:
+    """``x`` (channels × time) moved ``offset`` steps later (padded) or earlier (cut)."""
     if offset > 0:
-        samples = np.concatenate([np.zeros((samples.shape[0], offset), np.float32), samples],
-                                 axis=1)
-    elif offset < 0:
-        samples = samples[:, -offset:]
-    return AudioTrack(np.ascontiguousarray(samples), rate, skipped)
+        return np.concatenate([np.zeros((x.shape[0], offset), x.dtype), x], axis=1)
+    return x[:, -offset:] if offset < 0 else x
+
+
+class _KWeighting:
+    """Decoded frames in, K-weighted mean squares per 100 ms out (FFmpeg filter graph)."""
+
+    def __init__(self, stream: av.AudioStream, layout: str) -> None:
+        import av.filter
+
+        self.graph = av.filter.Graph()
+        chain = [self.graph.add_abuffer(template=stream),
+                 self.graph.add("aresample", str(_K_RATE)),
+                 self.graph.add("aformat", f"sample_fmts=fltp:channel_layouts={layout}"),
+                 *(self.graph.add("biquad", f) for f in _K_FILTERS),
+                 self.graph.add("abuffersink")]
+        for a, b in zip(chain, chain[1:], strict=False):
+            a.link_to(b)
+        self.graph.configure()
+        self.sums: list[np.ndarray] = []
+        self.tail: np.ndarray | None = None
+        self.hop = int(_K_RATE * BLOCK_S)
+
+    def push(self, frame: av.AudioFrame | None) -> None:
+        self.graph.push(frame)
+        while True:
+            try:
+                out = self.graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+            x = out.to_ndarray().astype(np.float64)
+            if self.tail is not None:
+                x = np.concatenate([self.tail, x], axis=1)
+            n = x.shape[1] // self.hop
+            if n:
+                self.sums.append((x[:, :n * self.hop] ** 2).reshape(x.shape[0], n, self.hop)
+                                 .mean(axis=2))
+            self.tail = x[:, n * self.hop:]
+
+    def power(self) -> np.ndarray:
+        if not self.sums:
+            return np.zeros((1, 0))
+        return np.concatenate(self.sums, axis=1)
