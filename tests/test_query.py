@@ -126,3 +126,20 @@ def test_every_backend_answers_as_the_reference(any_store) -> None:
         for offset in (0, 2):
             query = parse_query(expr, level, sort=sort, limit=3, offset=offset)
             assert any_store.search(query) == evaluate(query, stored), (level, expr, sort)
+
+
+def test_the_content_attributes_are_queryable_by_their_keys() -> None:
+    from vidscene.store._query import fields_for
+
+    shots = fields_for("shots")
+    assert shots["shot_scale"].text and shots["camera_motion"].text and shots["text"].text
+    assert not shots["speech_share"].text and shots["faces"].path == ("attributes", "faces")
+    videos = fields_for("videos")
+    # Audio is measured over the whole soundtrack: the video's own value, not a shot mean.
+    assert videos["loudness_lufs"].path == ("attributes", "loudness_lufs")
+    assert videos["faces"].path == ("attributes", "faces_mean")
+    q = parse_query("shot_scale = close-up and speech_share > 0.5", "shots")
+    assert [c.field.name for c in q.conditions] == ["shot_scale", "speech_share"]
+    assert parse_query("loudness_lufs > -14").conditions[0].value == -14.0
+    with pytest.raises(QueryError):
+        parse_query("palette ~ red", "shots")
