@@ -70,8 +70,8 @@ def view(picture: np.ndarray, dx: float, dy: float, zoom: float = 1.0,
 # -- the interface ---------------------------------------------------------------------------
 def test_the_default_set_leaves_out_costly_attributes_and_all_turns_every_one_on() -> None:
     default = resolve_attribute_names(None)
-    assert {"brightness", "palette", "cues", "camera", "audio"} <= set(default)
-    assert "faces" not in default and "text" not in default
+    assert {"brightness", "palette", "cues", "tone", "audio"} <= set(default)
+    assert not {"faces", "text", "camera", "text_present"} & set(default)
     assert set(resolve_attribute_names(["all"])) == set(ATTRIBUTES.names())
     assert resolve_attribute_names(["faces", "default"])[0] == "faces"
     assert attribute_fields("faces") == {"faces": "number", "face_height": "number",
@@ -347,7 +347,7 @@ def test_attributes_command_lists_every_attribute() -> None:
     assert r.returncode == 0, r.stderr
     rows = {row["name"]: row for row in json.loads(r.stdout)}
     assert set(rows) == set(ATTRIBUTES.names())
-    assert rows["text"]["default"] is False and rows["camera"]["default"] is True
+    assert rows["text"]["default"] is False and rows["audio"]["default"] is True
     assert rows["audio"]["fields"]["loudness_lufs"] == "number"
     assert {a.name for a in create_attributes(["all"])} == set(rows)
 

@@ -3,9 +3,10 @@
 Built-ins (registered names): ``brightness``, ``contrast``, ``colourfulness``, ``sharpness``,
 ``motion`` (numbers), ``palette`` (the dominant colours, a list), ``cues`` (technical cues:
 black frames, colour bars, freezes, letterbox; time segments in ``Analysis.cues``),
-``camera`` (camera motion), ``audio`` (loudness, silence, speech; speech segments in
-``Analysis.speech``), and, off by default for their cost, ``faces`` (face count and shot
-scale) and ``text`` (on-screen text; credits as cues). ``--attributes all`` turns every one on.
+``tone`` (warm/cool, black-and-white), ``audio`` (loudness, silence, speech; speech segments
+in ``Analysis.speech``), and, off by default for their cost, ``camera`` (camera motion),
+``faces`` (face count and shot scale), ``text`` (on-screen text; credits as cues) and
+``text_present`` (a learned model). ``--attributes all`` turns every one on.
 Third-party attributes join through the entry-point group ``vidscene.attributes`` (see
 :mod:`vidscene.attributes._base`).
 """

@@ -40,7 +40,7 @@ SILENCE_DBFS = -50.0
 _BLOCK_S = 0.1
 _VAD_CHUNK = 512
 _VAD_CONTEXT = 64
-_VAD_LANES = 16
+_VAD_LANES = 32
 _VAD_WARMUP = 32
 SPEECH_ON, SPEECH_OFF = 0.5, 0.35
 """Hysteresis on the model's speech probability: a segment starts above ``SPEECH_ON`` and

@@ -120,6 +120,7 @@ class Camera(Attribute):
     unit = "label; speed in frame shares (or log zoom) per second"
     kind = "fields"
     fields = {"camera_motion": "label", "camera_speed": "number"}
+    default = False  # ~0.7 s a minute of 720p here (flow, and a second scaled copy a sample)
     detail_size = FLOW_SIZE
     detail_previous = True
 

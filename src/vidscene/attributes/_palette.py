@@ -18,7 +18,7 @@ from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample
 
 COLOURS = 5
 SIZE = (32, 18)
-ROUNDS = 8
+ROUNDS = 6
 MIN_SHARE = 0.02
 """Colours below this share are dropped (noise, not a colour of the picture)."""
 _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float64)
@@ -35,17 +35,22 @@ def kmeans(points: np.ndarray, weights: np.ndarray, k: int = COLOURS,
     picks = np.searchsorted(cumulative, (np.arange(k) + 0.5) / k)
     centres = points[order[np.minimum(picks, len(points) - 1)]].astype(np.float64)
     centres = np.unique(centres, axis=0)
+    weighted = points * weights[:, None]
     for _ in range(rounds):
-        distance = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        owner = distance.argmin(axis=1)
-        mass = np.bincount(owner, weights, minlength=len(centres))
+        owner = _nearest(points, centres)
+        one_hot = np.zeros((len(points), len(centres)))
+        one_hot[np.arange(len(points)), owner] = 1.0
+        mass = one_hot.T @ weights
         keep = mass > 0
-        moved = np.stack([np.bincount(owner, weights * points[:, c], minlength=len(centres))
-                          for c in range(3)], axis=1)
-        centres = moved[keep] / mass[keep, None]
-    distance = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    mass = np.bincount(distance.argmin(axis=1), weights, minlength=len(centres))
+        centres = (one_hot.T @ weighted)[keep] / mass[keep, None]
+    mass = np.bincount(_nearest(points, centres), weights, minlength=len(centres))
     return centres, mass / total
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each point's nearest centre (squared distances through one matrix product)."""
+    distance = (centres ** 2).sum(axis=1)[None, :] - 2.0 * points @ centres.T
+    return distance.argmin(axis=1)
 
 
 def as_palette(centres: np.ndarray, shares: np.ndarray) -> list[dict[str, Any]]:

@@ -43,13 +43,15 @@ class Tone(Attribute):
     fields = {"warmth": "number", "tone": "label", "colour_mode": "label"}
 
     def measure(self, sample: FrameSample) -> list[float]:
-        rgb = sample.rgb[::2, ::2].reshape(-1, 3).astype(np.float32) / 255.0
+        rgb = sample.rgb[::2, ::2].reshape(-1, 3).astype(np.int16)
         chroma = rgb.max(axis=1) - rgb.min(axis=1)
-        coloured = chroma > CHROMA
+        coloured = chroma > CHROMA * 255
         weights = chroma[coloured]
-        warmth = (float(np.average(rgb[coloured, 0] - rgb[coloured, 2], weights=weights))
-                  if weights.size and weights.sum() > 0 else 0.0)
-        mono = float(np.quantile(chroma, 0.95) <= MONO_CHROMA) if chroma.size else 1.0
+        diff = (rgb[coloured, 0] - rgb[coloured, 2]).astype(np.float64)
+        warmth = (float(np.dot(diff, weights)) / float(weights.sum()) / 255.0
+                  if weights.size else 0.0)
+        # "95 % of the pixels within MONO_CHROMA of grey", without sorting for a quantile.
+        mono = float(np.count_nonzero(chroma > MONO_CHROMA * 255) <= 0.05 * chroma.size)
         return [warmth, mono]
 
     def reduce_shot(self, values: Sequence[Any]) -> dict[str, Any] | None:

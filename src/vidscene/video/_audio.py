@@ -135,13 +135,14 @@ class _KWeighting:
                 out = self.graph.pull()
             except (av.error.BlockingIOError, av.error.EOFError):
                 return
-            x = out.to_ndarray().astype(np.float64)
-            if self.tail is not None:
+            x = out.to_ndarray()
+            if self.tail is not None and self.tail.shape[1]:
                 x = np.concatenate([self.tail, x], axis=1)
             n = x.shape[1] // self.hop
             if n:
-                self.sums.append((x[:, :n * self.hop] ** 2).reshape(x.shape[0], n, self.hop)
-                                 .mean(axis=2))
+                squares = np.square(x[:, :n * self.hop], dtype=np.float32)
+                self.sums.append(squares.reshape(x.shape[0], n, self.hop)
+                                 .mean(axis=2, dtype=np.float64))
             self.tail = x[:, n * self.hop:]
 
     def power(self) -> np.ndarray:
