@@ -189,6 +189,14 @@ def test_rendered_text_is_read_with_few_errors() -> None:
     assert blank == {"share": 0.0, "lines": []}
 
 
+def test_a_shot_none_of_whose_frames_was_read_has_empty_text() -> None:
+    from vidscene.attributes._text import OnScreenText
+
+    text = OnScreenText(gate=False)
+    assert text.reduce_shot([None, None]) == {"text": ""}
+    assert text.reduce_shot([]) is None
+
+
 def test_lines_read_on_several_frames_are_kept_once() -> None:
     lines = [["Breaking news", 0.9], ["Breaking  news", 0.95], ["BREAKlNG NEWS", 0.8],
              ["Weather at six", 0.9]]
@@ -325,6 +333,9 @@ def test_every_attribute_on_a_titled_video_and_searched(tmp_path: Path) -> None:
             "--attributes", "all", "--csv", str(tmp_path / "all.csv"))
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
+    # The Contract's per-shot keys are on every shot (text: "" where nothing was read).
+    assert all("shot_scale" in s["attributes"] and isinstance(s["attributes"]["text"], str)
+               for s in doc["shots"])
     first, last = doc["shots"][0]["attributes"], doc["shots"][-1]["attributes"]
     assert "GOAL" in first["text"].upper() and first["text_share"] > 0.01
     assert last["camera_motion"] == "pan_right", last

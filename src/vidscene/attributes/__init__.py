@@ -22,7 +22,12 @@ from vidscene.attributes import (  # noqa: F401  (register built-ins)
     _text_present,
     _tone,
 )
-from vidscene.attributes._aggregate import aggregate_scenes, aggregate_shots, summarise_video
+from vidscene.attributes._aggregate import (
+    aggregate_scenes,
+    aggregate_shots,
+    rounded,
+    summarise_video,
+)
 from vidscene.attributes._base import (
     ATTRIBUTE_KINDS,
     ATTRIBUTES,
@@ -69,5 +74,6 @@ __all__ = [
     "luma",
     "reduce_kind",
     "resolve_attribute_names",
+    "rounded",
     "summarise_video",
 ]

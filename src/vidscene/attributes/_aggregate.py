@@ -19,7 +19,7 @@ import numpy as np
 from vidscene.analysis import Scene, Shot
 from vidscene.attributes._base import Attribute, FrameSample, _is_number
 
-__all__ = ["aggregate_scenes", "aggregate_shots", "summarise_video"]
+__all__ = ["aggregate_scenes", "aggregate_shots", "rounded", "summarise_video"]
 
 _DECIMALS = 4
 
@@ -56,10 +56,10 @@ def aggregate_shots(shots: Sequence[Shot], values: dict[str, list[tuple[int, Any
             value = reducer.reduce_shot(members)
             if reducer.kind == "fields":
                 for key, field_value in (value or {}).items():
-                    if (rounded := _rounded(field_value)) is not None:
-                        shots[i].attributes[key] = rounded
-            elif (rounded := _rounded(value)) is not None:
-                shots[i].attributes[name] = rounded
+                    if (kept := rounded(field_value)) is not None:
+                        shots[i].attributes[key] = kept
+            elif (kept := rounded(value)) is not None:
+                shots[i].attributes[name] = kept
 
 
 def _span_reducers(attributes: Mapping[str, Attribute] | None
@@ -93,7 +93,7 @@ def aggregate_scenes(scenes: Sequence[Scene], shots: Sequence[Shot],
         for name in names:
             having = [shot for shot in members if name in shot.attributes]
             _, reduce = _reducer(name, reducers)
-            value = _rounded(reduce([s.attributes[name] for s in having],
+            value = rounded(reduce([s.attributes[name] for s in having],
                                     [s.duration for s in having]))
             if value is not None:
                 scene.attributes[name] = value
@@ -130,7 +130,7 @@ def summarise_video(
         kind, reduce = _reducer(name, reducers)
         having = [s for s in shots if name in s.attributes]
         if kind != "number":
-            value = _rounded(reduce([s.attributes[name] for s in having],
+            value = rounded(reduce([s.attributes[name] for s in having],
                                     [s.duration for s in having]))
             if value is not None:
                 summary[name] = value
@@ -155,7 +155,7 @@ class _Number(Attribute):
 _NUMBER = _Number()
 
 
-def _rounded(value: Any) -> Any:
+def rounded(value: Any) -> Any:
     """Numbers rounded to the stored precision (the JSON stays small and stable)."""
     if isinstance(value, float):
         return round(value, _DECIMALS) if math.isfinite(value) else None

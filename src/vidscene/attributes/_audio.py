@@ -37,7 +37,6 @@ LRA_MIN_S = 10.0
 scene; over a short shot it says little and costs most of the audio work)."""
 SILENCE_DBFS = -50.0
 """A 100 ms block below this RMS level (dB full scale) counts as silence."""
-_BLOCK_S = 0.1
 _VAD_CHUNK = 512
 _VAD_CONTEXT = 64
 _VAD_LANES = 32
@@ -166,7 +165,7 @@ class Audio(Attribute):
         mono = track.mono
         duration = track.duration
         speech = speech_segments(SpeechDetector().probabilities(mono, rate), rate, duration)
-        block = int(rate * _BLOCK_S)
+        block = int(rate * BLOCK_S)
         n_blocks = len(mono) // block
         rms = np.sqrt(np.mean(mono[:n_blocks * block].reshape(n_blocks, block) ** 2, axis=1)
                       + 1e-12)
@@ -181,7 +180,7 @@ class Audio(Attribute):
             if end - start >= LRA_MIN_S and (lra := loudness_range(track.k_power[:, a:b])) \
                     is not None:
                 out["loudness_range_lu"] = lra
-            lo, hi = int(start / _BLOCK_S), max(int(start / _BLOCK_S) + 1, int(end / _BLOCK_S))
+            lo, hi = int(start / BLOCK_S), max(int(start / BLOCK_S) + 1, int(end / BLOCK_S))
             if hi <= n_blocks and hi > lo:
                 out["silence_share"] = float(quiet[lo:hi].mean())
             if end > start:

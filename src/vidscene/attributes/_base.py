@@ -73,8 +73,9 @@ class FrameSample:
     """A larger copy (long side :attr:`Attribute.detail_size` px, the most any attribute of
     the run asked for) for detectors that need pixels: faces, text. ``None`` when none asked."""
     detail_previous: np.ndarray | None = None
-    """The frame just before, at the same size (optical flow); ``None`` unless asked for
-    (:attr:`Attribute.detail_previous`) or at frame 0."""
+    """The frame just before (optical flow), its long side the largest ``detail_size`` of the
+    attributes that asked for it (:attr:`Attribute.detail_previous`); ``None`` unless asked
+    for, or at frame 0."""
     interval: float = 0.0
     """Seconds between the frame before and this one (``0.0`` at frame 0)."""
     on_rate: bool = True
@@ -285,6 +286,20 @@ def attribute_kind(name: str, registry: Registry[Attribute] = ATTRIBUTES) -> str
     """The ``kind`` of a registered attribute, without building it (``number`` if its
     factory does not say)."""
     return str(getattr(registry.factory(name), "kind", "number"))
+
+
+def require_extra(module: str, attribute: str) -> Any:
+    """``import module`` for an attribute whose library comes with the ``attributes`` extra;
+    a missing one is a :class:`~vidscene.errors.ConfigError` saying what to install."""
+    import importlib
+
+    from vidscene.errors import ConfigError
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"the {attribute} attribute needs the 'attributes' extra "
+                          "(pip install 'vidscene[attributes]')") from None
 
 
 def attribute_fields(name: str, registry: Registry[Attribute] = ATTRIBUTES) -> dict[str, str]:

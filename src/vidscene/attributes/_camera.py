@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample
-from vidscene.errors import ConfigError
+from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample, require_extra
 
 __all__ = ["Camera", "CAMERA_MOTIONS", "classify_motion"]
 
@@ -42,12 +41,7 @@ CAMERA_MOTIONS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zo
 
 
 def _cv2() -> Any:
-    try:
-        import cv2
-    except ImportError:
-        raise ConfigError("the camera attribute needs the 'attributes' extra "
-                          "(pip install 'vidscene[attributes]')") from None
-    return cv2
+    return require_extra("cv2", "camera")
 
 
 def _gray(cv2: Any, rgb: np.ndarray) -> np.ndarray:

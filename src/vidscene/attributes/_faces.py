@@ -1,10 +1,10 @@
 """``faces``: the faces on screen and how close the camera is (the shot scale).
 
-A sampled frame's detail copy (320 px on its long side: 7 ms a frame here, against 20 ms at
-480 px) goes through YuNet (``yuface``, its model inside the wheel) once a second and on the
-first frame after each cut. A frame's value is its faces: how many, their boxes (x, y, w, h
-as shares of the frame) and the largest face's height as a share of the frame's height. A
-shot's values:
+Each sampled frame's detail copy (320 px on its long side: 7 ms a frame here, against 20 ms
+at 480 px) goes through YuNet (``yuface``, its model inside the wheel), so every shot, however
+short, has its face count and shot scale. A frame's value is its faces: how many, their boxes
+(x, y, w, h as shares of the frame) and the largest face's height as a share of the frame's
+height. A shot's values:
 
 - ``faces``: the median face count over its frames;
 - ``face_height``: the median height of the largest face, over the frames that have one;
@@ -25,13 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample
-from vidscene.errors import ConfigError
+from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample, require_extra
 
 __all__ = ["Faces", "SHOT_SCALES", "shot_scale"]
 
 DETAIL_SIZE = 320
-LOOK_EVERY = 1.0
 CONFIDENCE = 0.8
 """YuNet's score a face needs: chosen on frames counted by hand (``bench/faces_tuning.json``),
 not on the benchmark's (at 0.6 and 0.7 it also finds hands and blurred shapes; at 0.9 it
@@ -65,11 +63,7 @@ def _fit(rgb: np.ndarray) -> np.ndarray:
 
 
 def _detect(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        import yuface
-    except ImportError:
-        raise ConfigError("the faces attribute needs the 'attributes' extra "
-                          "(pip install 'vidscene[attributes]')") from None
+    yuface = require_extra("yuface", "faces")
     with _lock:  # one detector state per process; calls are a few ms
         confs, boxes, _ = yuface.detect(np.ascontiguousarray(bgr), conf=CONFIDENCE)
     return np.asarray(confs), np.asarray(boxes, np.float64).reshape(-1, 4)
@@ -85,9 +79,7 @@ class Faces(Attribute):
     default = False
     detail_size = DETAIL_SIZE
 
-    def measure(self, sample: FrameSample) -> dict[str, Any] | None:
-        if not sample.due_every(LOOK_EVERY):
-            return None
+    def measure(self, sample: FrameSample) -> dict[str, Any]:
         frame = _fit(sample.detail if sample.detail is not None else sample.rgb)
         h, w = frame.shape[:2]
         _, boxes = _detect(frame[:, :, ::-1])

@@ -15,7 +15,8 @@ most reads on footage without text (``OnScreenText(gate=False)`` reads every due
 A shot's values, from the frames of it that were read:
 
 - ``text``: the distinct lines read (a line seen on several frames once, the best-read copy;
-  lines in reading order, joined by newlines), ``""`` when there is none;
+  lines in reading order, joined by newlines), ``""`` when there is none or when none of the
+  shot's frames was read (a short shot after a gradual transition);
 - ``text_share``: the mean share of the frame covered by text boxes;
 - ``text_confidence``: the recogniser's mean confidence over the lines kept.
 
@@ -33,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample
-from vidscene.errors import ConfigError
+from vidscene.attributes._base import ATTRIBUTES, Attribute, FrameSample, require_extra
 
 __all__ = ["OnScreenText", "read_text"]
 
@@ -66,16 +66,12 @@ def _ocr() -> Any:
     global _engine
     with _lock:
         if _engine is None:
-            try:
-                from rapidocr import RapidOCR
-            except ImportError:
-                raise ConfigError("the text attribute needs the 'attributes' extra "
-                                  "(pip install 'vidscene[attributes]')") from None
-            _engine = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error",
-                                       "Det.limit_side_len": DETECT_SIZE,
-                                       "Det.limit_type": "max",
-                                       "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                                       "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+            ocr = require_extra("rapidocr", "text")
+            _engine = ocr.RapidOCR(params={
+                "Global.use_cls": False, "Global.log_level": "error",
+                "Det.limit_side_len": DETECT_SIZE, "Det.limit_type": "max",
+                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1})
         return _engine
 
 
@@ -158,8 +154,8 @@ class OnScreenText(Attribute):
 
     def reduce_shot(self, values: Sequence[Any]) -> dict[str, Any] | None:
         reads = [v for v in values if isinstance(v, dict)]
-        if not reads:
-            return None
+        if not reads:  # none of its frames was read: no text found, and no share measured
+            return {"text": ""} if values else None
         lines = distinct_lines([line for r in reads for line in r["lines"]])
         out: dict[str, Any] = {"text": "\n".join(t for t, _ in lines),
                                "text_share": float(np.mean([r["share"] for r in reads]))}

@@ -164,8 +164,8 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         heard = []
         for attribute in listeners:
             measured = attribute.measure_audio(track, spans)
-            rounded = [{k: _round(v) for k, v in m.items() if v is not None}
-                       for m in measured.values]
+            rounded = [{k: attrs.rounded(v) for k, v in m.items()
+                        if attrs.rounded(v) is not None} for m in measured.values]
             for shot, values in zip(shots, rounded, strict=False):
                 shot.attributes.update(values)
             heard.append((rounded[len(shots):len(shots) + len(scenes)], rounded[-1],
@@ -179,10 +179,6 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
             raise ChunkNotInStep(f"no sampled frame in the shot [{start}, {end}) that crosses "
                                  "a chunk boundary")
         return close_shot(start, end, mine, self.settings.keyframes_per_shot, self.embedder)
-
-
-def _round(value: Any) -> Any:
-    return round(value, 4) if isinstance(value, float) else value
 
 
 def _check_seams(path: str, results: list[ChunkResult]) -> None:

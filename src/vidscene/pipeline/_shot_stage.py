@@ -319,17 +319,12 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         stream = FrameStream(chunk.path, sample_fps=self.settings.sample_fps, span=chunk.span,
                              decoder_threads=self.resources.threads,
                              detail_size=max([m.detail_size for m in self.measures], default=0),
-                             detail_previous=any(m.detail_previous for m in self.measures))
+                             detail_previous=max([m.detail_size for m in self.measures
+                                                  if m.detail_previous], default=0))
         builder = ShotBuilder(self.settings.keyframes_per_shot, lambda: stream.analysis_size,
                               self.embedder, core_start=chunk.start, core_stop=chunk.stop)
         values: dict[str, list[tuple[int, Any]]] = {
             m.name: [] for m in [*self.measures, *self.frame_measures]}
-        return self._pass(chunk, progress, detector, stream, builder, values, t0)
-
-    def _pass(self, chunk: Chunk, progress: Progress | None, detector: ShotDetector,
-              stream: FrameStream, builder: ShotBuilder,
-              values: dict[str, list[tuple[int, Any]]], t0: float) -> ChunkResult:
-        """The one decoding pass over the chunk: detection, samples and attributes."""
         transitions: list[Transition] = []
         times: list[np.ndarray] = []
         previous_tiny: np.ndarray | None = None
@@ -339,6 +334,7 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         expected = chunk.span.stop if chunk.span is not None else 0
         decided = False
         hashes: list[int] = []
+        fps = self.settings.sample_fps
         for batch in stream:
             if chunk.span is not None:
                 hashes.extend(frame_hash(frame) for frame in batch.tiny)
@@ -357,15 +353,16 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                 j = index - batch.start
                 if index >= chunk.start and (stop is None or index < stop):
                     prev = batch.tiny[j - 1] if j > 0 else previous_tiny
+                    t = float(batch.times[j])
                     before = float(batch.times[j - 1]) if j > 0 else previous_time
                     detail, detail_before = batch.detail.get(index, (None, None))
+                    # Sampled by the rate when it is the first frame of its sampling slot
+                    # (otherwise the stream sampled it because the picture changed).
+                    on_rate = (before is None or fps <= 0
+                               or sample_slot(before, fps) != sample_slot(t, fps))
                     sample = attrs.FrameSample(
-                        index, float(batch.times[j]), rgb, batch.tiny[j], prev, detail,
-                        detail_before,
-                        float(batch.times[j]) - before if before is not None else 0.0,
-                        before is None or self.settings.sample_fps <= 0
-                        or sample_slot(before, self.settings.sample_fps)
-                        != sample_slot(float(batch.times[j]), self.settings.sample_fps))
+                        index, t, rgb, batch.tiny[j], prev, detail, detail_before,
+                        t - before if before is not None else 0.0, on_rate)
                     for m in self.measures:
                         values[m.name].append((index, _value(m, m.measure(sample))))
                 builder.add_sample(index, rgb)

@@ -69,7 +69,7 @@ class FrameBatch:
     analysis: list[tuple[int, np.ndarray]] = field(default_factory=list)
     detail: dict[int, tuple[np.ndarray, np.ndarray | None]] = field(default_factory=dict)
     """For each sampled frame, when the stream was asked for them: a copy whose long side is
-    ``detail_size`` px and (with ``detail_previous``) the frame before it at that size."""
+    ``detail_size`` px and (with ``detail_previous``, a long side in px) the frame before it."""
 
     def __len__(self) -> int:
         return len(self.times)
@@ -77,6 +77,14 @@ class FrameBatch:
     @property
     def stop(self) -> int:
         return self.start + len(self.times)
+
+
+def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """Even dimensions with the long side at most ``long_side`` (``(0, 0)`` for 0)."""
+    if not long_side:
+        return (0, 0)
+    scale = min(1.0, long_side / max(width, height))
+    return (max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2))
 
 
 def _scale(reformatter: VideoReformatter, frame: av.VideoFrame, width: int, height: int, k: int,
@@ -165,7 +173,7 @@ class FrameStream:
         span: FrameSpan | None = None,
         decoder_threads: int = 0,
         detail_size: int = 0,
-        detail_previous: bool = False,
+        detail_previous: int = 0,
     ) -> None:
         self.path = Path(path)
         self.detail_size = detail_size
@@ -299,9 +307,9 @@ class FrameStream:
         last_sampled = -_MIN_TRIGGER_GAP
         sampler: _TinySampler | None = None
         tiny_scaler, analysis_scaler = VideoReformatter(), VideoReformatter()
-        detail_scaler = VideoReformatter()
+        detail_scaler, previous_scaler = VideoReformatter(), VideoReformatter()
         detail: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-        detail_size = (0, 0)
+        detail_size = previous_size = (0, 0)
         previous_frame: av.VideoFrame | None = None
         previous_tiny: np.ndarray | None = None
         oriented = False
@@ -320,10 +328,8 @@ class FrameStream:
                 aw = self.analysis_width
                 dw, dh = (height, width) if self._rot_k % 2 else (width, height)
                 self.analysis_size = (aw, max(2, int(round(aw * dh / dw / 2)) * 2))
-                if self.detail_size:
-                    scale = min(1.0, self.detail_size / max(dw, dh))
-                    detail_size = (max(2, int(round(dw * scale / 2)) * 2),
-                                   max(2, int(round(dh * scale / 2)) * 2))
+                detail_size = _fit(dw, dh, self.detail_size)
+                previous_size = _fit(dw, dh, self.detail_previous)
             # Exact time from pts × time_base (variable frame rate stays right); frames
             # without a pts continue one nominal frame after the previous one.
             if frame.pts is not None:
@@ -359,7 +365,7 @@ class FrameStream:
                     analysis.append((index, _scale(analysis_scaler, frame, *self.analysis_size,
                                                    self._rot_k, "AREA")))
                     if self.detail_size:
-                        before = (_scale(detail_scaler, previous_frame, *detail_size,
+                        before = (_scale(previous_scaler, previous_frame, *previous_size,
                                          self._rot_k, "AREA")
                                   if self.detail_previous and previous_frame is not None
                                   else None)
