@@ -491,6 +491,13 @@ def render(doc: dict[str, Any]) -> str:
           {"default": "≤ 1.2×", "all": "≤ 1.5×"}.get(k, ""),
           f"{v['peak_rss_mib']:.0f} MiB" if v.get("peak_rss_mib") else "—"]
          for k, v in cost["sets"].items()]))
+    history = doc.get("cost_history") or []
+    if history:
+        lines += ["", "The same comparison in the other runs of the day (median of 3 each, "
+                  "default / all): " + "; ".join(
+                      f"{h['date']}: {h['default']:.2f}× / {h['all']:.2f}×"
+                      + (f" ({h['code']})" if h.get("code") else "") for h in history)
+                  + ". This machine's run-to-run spread is larger than the margin to 1.2×."]
     lines += ["", "Notes:", "",
               "- Faces: the annotation rule (eyes and mouth visible, about 4 % of the frame "
               "high) was written before looking at the detector's output. The detector's "
