@@ -505,3 +505,30 @@ def test_mongodb_keeps_keyframes_as_gridfs_files_any_reader_opens(mongo_url: str
         indexes = db.analyses.index_information()
         assert any(ix.get("unique") and [k for k, _ in ix["key"]] == ["sha256", "settings_key"]
                    for ix in indexes.values())
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    # Switching a new file to WAL is refused at once ("locked") while another process holds
+    # the lock, and a half-created store must not read as someone else's database.
+    opener = textwrap.dedent("""
+        import sys, time
+        from vidscene.store import SQLiteStore
+        start = float(sys.argv[2])
+        while time.time() < start:
+            pass
+        SQLiteStore(sys.argv[1]).close()
+        """)
+    import time
+
+    failures = []
+    for attempt in range(4):
+        db = tmp_path / f"new-{attempt}.db"
+        start = time.time() + 1.5  # every process is started and waiting by then
+        procs = [subprocess.Popen([sys.executable, "-c", opener, str(db), str(start)],
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for p in procs:
+            _, err = p.communicate(timeout=60)
+            if p.returncode != 0:
+                failures.append(err.strip().splitlines()[-1])
+        assert SQLiteStore(db).list() == []
+    assert failures == []

@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,6 +100,8 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+_OPEN_WAIT_S = 30.0
+"""How long opening a store waits for another process that holds the file's lock."""
 
 _SUMMARY_COLUMNS = "id, path, sha256, settings_key, created, duration, shot_count, scene_count"
 _PLACEHOLDERS = ", ".join("?" * 9)  # the summary columns and json
@@ -138,7 +141,7 @@ class SQLiteStore(ResultStore):
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                    check_same_thread=False)
             try:
-                self._setup(conn)
+                self._setup_with_retries(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -237,15 +240,40 @@ class SQLiteStore(ResultStore):
             [(analysis_id, frame, jpeg) for frame, jpeg in sorted(thumbnails.items())],
         )
 
+    def _setup_with_retries(self, conn: sqlite3.Connection) -> None:
+        """:meth:`_setup`, again after a short wait while another process holds the lock.
+        Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked" at
+        once there instead of waiting out the busy timeout: two processes that open a new
+        store at the same moment would otherwise see one of them fail."""
+        deadline = time.monotonic() + _OPEN_WAIT_S
+        delay = 0.01
+        while True:
+            try:
+                self._setup(conn)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                if conn.in_transaction:
+                    conn.rollback()
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
     def _setup(self, conn: sqlite3.Connection) -> None:
         """Check the file is ours, switch to WAL, and bring the schema up to date."""
         conn.execute("PRAGMA foreign_keys = ON")
         # Python's own case folding, so "~" means the same here as in every other store.
         conn.create_function("vs_contains", 2, _contains, deterministic=True)
-        # Reading the header first turns "not a database" into an error before any write.
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        self._check_ownership(conn, app_id, version)
+        # Reading the header first turns "not a database" into an error before any write;
+        # in one read transaction, so a store another process is creating right now is seen
+        # before or after its first migration, never halfway.
+        conn.execute("BEGIN")
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            self._check_ownership(conn, app_id, version)
+        finally:
+            conn.execute("COMMIT")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: made by a newer vidscene (store schema {version}, this version "
