@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -474,3 +476,63 @@ def test_cues_are_found_to_the_frame(tmp_path: Path) -> None:
     assert analysis.speech == []
     again = type(analysis).from_dict(analysis.to_dict())
     assert again.cues == analysis.cues
+
+
+# -- batches, set-up and lanes ------------------------------------------------------------------
+class BatchedRedness(Attribute):
+    """Measures a whole decoded batch's samples at once, and loads its "model" in setup()."""
+
+    name = "batched_redness"
+    description = "Mean red channel, measured a batch at a time."
+    calls: list[int] = []
+    set_up: list[str] = []
+
+    def setup(self) -> None:
+        BatchedRedness.set_up.append(threading.current_thread().name)
+
+    def measure(self, sample: FrameSample) -> float:  # pragma: no cover  (batches only)
+        raise AssertionError("measure_batch is the one called")
+
+    def measure_batch(self, samples: Sequence[FrameSample]) -> list[Any]:
+        BatchedRedness.calls.append(len(samples))
+        return [float(s.rgb[..., 0].mean() / 255) for s in samples]
+
+
+class WrongLength(Attribute):
+    name = "wrong_length"
+
+    def measure(self, sample: FrameSample) -> float:  # pragma: no cover
+        return 0.0
+
+    def measure_batch(self, samples: Sequence[FrameSample]) -> list[Any]:
+        return []
+
+
+def test_batched_attributes_are_set_up_once_and_agree_with_per_sample_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidscene.pipeline import AnalyzeSettings, analyze
+
+    monkeypatch.setitem(ATTRIBUTES._factories, "batched_redness", BatchedRedness)
+    monkeypatch.setitem(ATTRIBUTES._factories, "redness", Redness)
+    BatchedRedness.calls.clear()
+    BatchedRedness.set_up.clear()
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo.mp4"
+    analysis = analyze(demo, AnalyzeSettings(
+        detector="fast", scenes="osg", attributes=("batched_redness", "redness"))).analysis
+    assert BatchedRedness.set_up == ["vidscene-attribute-setup"]
+    assert max(BatchedRedness.calls) > 1  # whole batches, not one sample a call
+    for shot in analysis.shots:  # the same frames, the same reduction, either way
+        assert shot.attributes["batched_redness"] == pytest.approx(
+            shot.attributes["redness"], abs=1e-4)
+
+
+def test_a_batch_measure_that_loses_samples_fails_the_analysis(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidscene.errors import VidsceneError
+    from vidscene.pipeline import AnalyzeSettings, analyze
+
+    monkeypatch.setitem(ATTRIBUTES._factories, "wrong_length", WrongLength)
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo.mp4"
+    with pytest.raises(VidsceneError, match="wrong_length: measure_batch gave 0 values"):
+        analyze(demo, AnalyzeSettings(detector="fast", scenes="osg",
+                                      attributes=("wrong_length",)))

@@ -81,6 +81,10 @@ class FrameSample:
     on_rate: bool = True
     """Sampled by the sampling rate (the first frame of its slot); ``False``: sampled
     because the picture changed (the first frame after a cut, mostly)."""
+    memo: dict[str, Any] = field(default_factory=dict)
+    """What one attribute computed on this frame that another may reuse, by a key the two
+    agree on (the ``text`` attribute's gate reads the ``text_present`` model's chance here
+    when both run, rather than running the model twice)."""
 
     def due_every(self, seconds: float) -> bool:
         """Whether a costly measure should look at this sample when it looks only every
@@ -192,6 +196,12 @@ class Attribute(ABC):
     """Measure every decoded frame's tiny copy (:meth:`measure_frames`) instead of the
     sampled analysis frames: for what must be timed to the frame (black frames, freezes)."""
 
+    def setup(self) -> None:  # noqa: B027  (optional hook)
+        """Load what measuring needs (a model, a native library) before the first frame.
+        The shot stage calls it once per process, on a thread of its own while decoding
+        starts, so a model's load overlaps other work; :meth:`measure` must still work
+        without it (loading on first use, under a lock). Default: nothing to load."""
+
     def measure_frames(self, tiny: np.ndarray, tiny_previous: np.ndarray | None
                        ) -> list[Any]:
         """With ``every_frame``: one value per frame of a run of consecutive frames' 64×36
@@ -219,6 +229,13 @@ class Attribute(ABC):
     def measure(self, sample: FrameSample) -> Any:
         """The attribute's value on ``sample``: a plain ``float`` for a number, else any
         JSON-able value its reductions understand."""
+
+    def measure_batch(self, samples: Sequence[FrameSample]) -> list[Any]:
+        """The values of several consecutive samples (those of one decoded batch, in time
+        order), one per sample. Default: :meth:`measure` on each; override it where the work
+        vectorises (one forward pass of a network over a stack of frames costs little more
+        than one frame's)."""
+        return [self.measure(sample) for sample in samples]
 
     def reduce_shot(self, values: Sequence[Any]) -> Any:
         """A shot's value from its samples' values, in time order; ``None``: no value (the

@@ -118,6 +118,9 @@ class Camera(Attribute):
     detail_size = FLOW_SIZE
     detail_previous = True
 
+    def setup(self) -> None:
+        _cv2()
+
     def measure(self, sample: FrameSample) -> list[float] | None:
         if sample.detail is None or sample.detail_previous is None:
             return None

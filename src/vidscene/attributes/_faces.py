@@ -1,10 +1,12 @@
 """``faces``: the faces on screen and how close the camera is (the shot scale).
 
-Each sampled frame's detail copy (320 px on its long side: 7 ms a frame here, against 20 ms
-at 480 px) goes through YuNet (``yuface``, its model inside the wheel), so every shot, however
-short, has its face count and shot scale. A frame's value is its faces: how many, their boxes
-(x, y, w, h as shares of the frame) and the largest face's height as a share of the frame's
-height. A shot's values:
+The detail copy (320 px on its long side: 7 ms a frame here, against 20 ms at 480 px) of the
+first sample of every :data:`EVERY` seconds, and of every sample taken because the picture
+changed (the first frame after a cut), goes through YuNet (``yuface``, its model inside the
+wheel), so every shot after a cut has its face count and shot scale (a shot shorter than a
+second that follows a gradual transition may have none). A frame's value is its faces: how
+many, their boxes (x, y, w, h as shares of the frame) and the largest face's height as a
+share of the frame's height. A shot's values:
 
 - ``faces``: the median face count over its frames;
 - ``face_height``: the median height of the largest face, over the frames that have one;
@@ -34,6 +36,9 @@ CONFIDENCE = 0.8
 """YuNet's score a face needs: chosen on frames counted by hand (``bench/faces_tuning.json``),
 not on the benchmark's (at 0.6 and 0.7 it also finds hands and blurred shapes; at 0.9 it
 misses a third of the faces)."""
+EVERY = 1.0
+"""Seconds between the samples looked at; every sample taken because the picture changed
+(the first frame after a cut) is looked at too, so each shot after a cut has a value."""
 MIN_FACE_SHARE = 0.03
 CLOSE_UP, MEDIUM = 0.35, 0.12
 PRESENT_SHARE = 0.5
@@ -79,7 +84,12 @@ class Faces(Attribute):
     default = False
     detail_size = DETAIL_SIZE
 
-    def measure(self, sample: FrameSample) -> dict[str, Any]:
+    def setup(self) -> None:
+        _detect(np.zeros((DETAIL_SIZE * 9 // 16, DETAIL_SIZE, 3), np.uint8))  # loads the library
+
+    def measure(self, sample: FrameSample) -> dict[str, Any] | None:
+        if not sample.due_every(EVERY):
+            return None
         frame = _fit(sample.detail if sample.detail is not None else sample.rgb)
         h, w = frame.shape[:2]
         _, boxes = _detect(frame[:, :, ::-1])

@@ -139,18 +139,32 @@ class OnScreenText(Attribute):
 
             self._gate = TextPresent()
 
-    def measure(self, sample: FrameSample) -> dict[str, Any] | None:
-        if not sample.due_every(READ_EVERY):
-            return None  # not read: the cost of reading every sample is not worth it
+    def setup(self) -> None:
+        _ocr()
         if self._gate is not None:
-            # The learned text_present model (a few ms) decides whether reading (a few
+            self._gate.setup()
+
+    def measure(self, sample: FrameSample) -> dict[str, Any] | None:
+        return self.measure_batch([sample])[0]
+
+    def measure_batch(self, samples: Sequence[FrameSample]) -> list[dict[str, Any] | None]:
+        # Not every sample is read: the cost of reading every one is not worth it.
+        due = [s for s in samples if s.due_every(READ_EVERY)]
+        if self._gate is not None and due:
+            # The learned text_present model (a few ms) decides whether reading (over a
             # hundred ms here) is worth it; a frame it is sure has no text reads as empty.
-            chance = self._gate.measure(sample)
+            chances = self._gate.chances(due)
             self.model = self._gate.model
+        else:
+            chances = [1.0] * len(due)
+        found: dict[int, dict[str, Any]] = {}
+        for sample, chance in zip(due, chances, strict=True):
             if chance < GATE:
-                return {"share": 0.0, "lines": []}
-        frame = sample.detail if sample.detail is not None else sample.rgb
-        return read_text(frame)
+                found[id(sample)] = {"share": 0.0, "lines": []}
+            else:
+                frame = sample.detail if sample.detail is not None else sample.rgb
+                found[id(sample)] = read_text(frame)
+        return [found.get(id(s)) for s in samples]
 
     def reduce_shot(self, values: Sequence[Any]) -> dict[str, Any] | None:
         reads = [v for v in values if isinstance(v, dict)]

@@ -22,9 +22,11 @@ import inspect
 import io
 import os
 import socket
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,8 @@ Progress = Callable[[int, int], None]
 
 _THUMB_QUALITY = 82
 _TINY_RING = 512
+_BATCHES_IN_FLIGHT = 3
+"""Decoded batches whose attributes may still be measured while the next is decoded."""
 
 
 class ChunkNotInStep(VidsceneError):
@@ -298,6 +302,10 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         # Audio attributes are measured in the scene stage, on the soundtrack.
         self.measures = [m for m in measures if not m.every_frame and not m.audio]
         self.frame_measures = [m for m in measures if m.every_frame and not m.audio]
+        # The attributes load their models while the detector loads and decoding starts.
+        # Not a daemon: exiting while a thread is inside a native import can abort the process.
+        threading.Thread(target=_set_up, args=(self.measures + self.frame_measures,),
+                         name="vidscene-attribute-setup", daemon=False).start()
         segmenter = self._segmenter or create_segmenter(
             self.settings.scenes, **_options(
                 SEGMENTERS, self.settings.scenes, weights=self.settings.scene_model,
@@ -335,49 +343,69 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         decided = False
         hashes: list[int] = []
         fps = self.settings.sample_fps
-        for batch in stream:
-            if chunk.span is not None:
-                hashes.extend(frame_hash(frame) for frame in batch.tiny)
-            core = slice(max(chunk.start - batch.start, 0),
-                         len(batch) if stop is None else max(0, min(len(batch),
-                                                                    stop - batch.start)))
-            times.append(batch.times[core])
-            builder.add_tiny(batch.start, batch.tiny)
-            if self.frame_measures and core.stop > core.start:
-                before = batch.tiny[core.start - 1] if core.start > 0 else previous_tiny
-                frames = range(batch.start + core.start, batch.start + core.stop)
-                for m in self.frame_measures:
-                    measured = m.measure_frames(batch.tiny[core], before)
-                    values[m.name].extend(zip(frames, measured, strict=True))
-            for index, rgb in batch.analysis:
-                j = index - batch.start
-                if index >= chunk.start and (stop is None or index < stop):
-                    prev = batch.tiny[j - 1] if j > 0 else previous_tiny
-                    t = float(batch.times[j])
-                    before = float(batch.times[j - 1]) if j > 0 else previous_time
-                    detail, detail_before = batch.detail.get(index, (None, None))
-                    # Sampled by the rate when it is the first frame of its sampling slot
-                    # (otherwise the stream sampled it because the picture changed).
-                    on_rate = (before is None or fps <= 0
-                               or sample_slot(before, fps) != sample_slot(t, fps))
-                    sample = attrs.FrameSample(
-                        index, t, rgb, batch.tiny[j], prev, detail, detail_before,
-                        t - before if before is not None else 0.0, on_rate)
-                    for m in self.measures:
-                        values[m.name].append((index, _value(m, m.measure(sample))))
-                builder.add_sample(index, rgb)
-            previous_tiny = batch.tiny[-1]
-            previous_time = float(batch.times[-1])
-            td = time.perf_counter()
-            found = detector.process(batch)
-            t_detect += time.perf_counter() - td
-            transitions.extend(builder.accept(found, detector.synced_from()))
-            if progress:
-                progress(stream.frame_count, max(expected, stream.frame_count))
-            if stop is not None and detector.final_until() >= stop and (
-                    builder.past_core or stream.frame_count >= stop + chunk.max_tail):
-                decided = True  # the core is decided: the rest belongs to the next chunk
-                break
+        # The sampled frames' attributes are measured on threads of their own while this one
+        # runs the detector and keyframes: the costly detectors (faces, text, flow) spend
+        # their time in native code that releases the GIL, so they overlap each other and the
+        # detector. Each lane is one thread, so each attribute's values stay in frame order;
+        # a few batches at most are in flight.
+        lanes = _lanes(self.measures)
+        in_flight: deque[list[Future[None]]] = deque()
+        try:
+            for batch in stream:
+                if chunk.span is not None:
+                    hashes.extend(frame_hash(frame) for frame in batch.tiny)
+                core = slice(max(chunk.start - batch.start, 0),
+                             len(batch) if stop is None else max(0, min(len(batch),
+                                                                        stop - batch.start)))
+                times.append(batch.times[core])
+                builder.add_tiny(batch.start, batch.tiny)
+                if self.frame_measures and core.stop > core.start:
+                    before = batch.tiny[core.start - 1] if core.start > 0 else previous_tiny
+                    frames = range(batch.start + core.start, batch.start + core.stop)
+                    for m in self.frame_measures:
+                        measured = m.measure_frames(batch.tiny[core], before)
+                        values[m.name].extend(zip(frames, measured, strict=True))
+                samples = []
+                for index, rgb in batch.analysis:
+                    j = index - batch.start
+                    if index >= chunk.start and (stop is None or index < stop):
+                        prev = batch.tiny[j - 1] if j > 0 else previous_tiny
+                        t = float(batch.times[j])
+                        before = float(batch.times[j - 1]) if j > 0 else previous_time
+                        detail, detail_before = batch.detail.get(index, (None, None))
+                        # Sampled by the rate when it is the first frame of its sampling slot
+                        # (otherwise the stream sampled it because the picture changed).
+                        on_rate = (before is None or fps <= 0
+                                   or sample_slot(before, fps) != sample_slot(t, fps))
+                        samples.append(attrs.FrameSample(
+                            index, t, rgb, batch.tiny[j], prev, detail, detail_before,
+                            t - before if before is not None else 0.0, on_rate))
+                if samples:
+                    in_flight.append([pool.submit(_measure, lane, samples, values)
+                                      for pool, lane in lanes])
+                while len(in_flight) > _BATCHES_IN_FLIGHT:
+                    for future in in_flight.popleft():
+                        future.result()
+                for index, rgb in batch.analysis:
+                    builder.add_sample(index, rgb)
+                previous_tiny = batch.tiny[-1]
+                previous_time = float(batch.times[-1])
+                td = time.perf_counter()
+                found = detector.process(batch)
+                t_detect += time.perf_counter() - td
+                transitions.extend(builder.accept(found, detector.synced_from()))
+                if progress:
+                    progress(stream.frame_count, max(expected, stream.frame_count))
+                if stop is not None and detector.final_until() >= stop and (
+                        builder.past_core or stream.frame_count >= stop + chunk.max_tail):
+                    decided = True  # the core is decided: the rest belongs to the next chunk
+                    break
+            for futures in in_flight:
+                for future in futures:
+                    future.result()
+        finally:
+            for pool, _ in lanes:
+                pool.shutdown(wait=True, cancel_futures=True)
         if not decided:
             if stream.frame_count < max(chunk.frames, expected):
                 if stop is None:
@@ -412,7 +440,39 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         )
 
 
+def _lanes(measures: Sequence[attrs.Attribute]
+           ) -> list[tuple[ThreadPoolExecutor, list[attrs.Attribute]]]:
+    """The threads the sampled-frame attributes run on: one for each detector that reads a
+    detail copy (faces, text, camera: tens of milliseconds a frame each), one for the rest
+    (statistics of the small copy: well under a millisecond)."""
+    light = [m for m in measures if not m.detail_size]
+    groups = [[m] for m in measures if m.detail_size] + ([light] if light else [])
+    return [(ThreadPoolExecutor(1, thread_name_prefix=f"vidscene-attributes-{g[0].name}"), g)
+            for g in groups]
+
+
+def _set_up(measures: Sequence[attrs.Attribute]) -> None:
+    for m in measures:
+        try:
+            m.setup()
+        except Exception:  # measure loads again and reports the error there
+            continue
+
+
+def _measure(measures: Sequence[attrs.Attribute], samples: Sequence[attrs.FrameSample],
+             values: dict[str, list[tuple[int, Any]]]) -> None:
+    """Every sampled-frame attribute on ``samples``, appended to ``values`` in frame order."""
+    for m in measures:
+        measured = m.measure_batch(samples)
+        if len(measured) != len(samples):
+            raise VidsceneError(f"attribute {m.name}: measure_batch gave {len(measured)} "
+                                f"values for {len(samples)} samples")
+        values[m.name].extend((s.index, _value(m, v))
+                              for s, v in zip(samples, measured, strict=True))
+
+
 def _value(attribute: attrs.Attribute, value: Any) -> Any:
     """A number attribute's value as a plain float (a NumPy scalar would not pickle small or
-    encode as JSON); other kinds are kept as their measure made them."""
-    return float(value) if attribute.kind == "number" else value
+    encode as JSON); other kinds, and ``None`` (not measured on this frame), are kept as
+    their measure made them."""
+    return float(value) if attribute.kind == "number" and value is not None else value
