@@ -140,13 +140,13 @@ def test_a_dissolve_frame_is_a_mixture_of_its_two_shots(synthetic_video) -> None
 
 
 def test_negatives_lie_inside_shot_bodies_and_a_flash_is_bright(synthetic_video) -> None:
-    path, truth = synthetic_video("negatives", seed=4, n_shots=5, shot_frames=(40, 60),
+    path, truth = synthetic_video("negatives", seed=4, n_shots=8, shot_frames=(90, 140),
                                   negatives=dict.fromkeys(NEGATIVE_KINDS, 1.0))
     assert {e.type for e in truth.negatives} == set(NEGATIVE_KINDS)
     for e in truth.negatives:
         shot = next(s for s in truth.shots if s[0] <= e.first_frame < s[1])
         assert e.last_frame < shot[1], f"{e} leaves its shot {shot}"
-        if e.type == "dim":  # a property of the whole shot
+        if e.type in ("dim", "credits"):  # a property of the whole shot
             assert (e.first_frame, e.last_frame + 1) == shot
             continue
         for t in truth.transitions:
@@ -298,3 +298,99 @@ def test_crop_boxes_stay_inside_the_clip_at_full_frame() -> None:
     assert (boxes[:, :2] >= 0).all()
     assert (boxes[:, 2] <= 352).all() and (boxes[:, 3] <= 288).all()
     assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+
+
+# -- the compositors and negatives, on exact arrays ------------------------------------------------
+def _two_shots(n: int = 12, h: int = 36, w: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    a = np.full((n, h, w, 3), 40, np.uint8)
+    b = np.full((n, h, w, 3), 220, np.uint8)
+    return a, b
+
+
+@pytest.mark.parametrize("style", ["edge", "iris", "clock", "barn"])
+def test_a_hard_edged_wipe_of_every_shape_uncovers_the_new_shot_steadily(style: str) -> None:
+    from vidscene.train.synth import _TRANSITIONS
+
+    a, b = _two_shots()
+    mixed = _TRANSITIONS["wipe"](a, b, np.random.default_rng(1),
+                                 {"style": style, "softness": 0.0})
+    share = (mixed[..., 0] > 130).mean(axis=(1, 2))  # share of the new shot in each frame
+    assert np.all(np.diff(share) >= 0) and share[0] < 0.2 and share[-1] > 0.8
+    assert np.isin(mixed, (40, 220)).mean() > 0.97  # every pixel from one shot or the other
+
+
+def test_a_soft_wipe_blends_along_its_edge() -> None:
+    from vidscene.train.synth import _TRANSITIONS
+
+    a, b = _two_shots()
+    mixed = _TRANSITIONS["wipe"](a, b, np.random.default_rng(1),
+                                 {"style": "edge", "direction": "right", "softness": 0.3})
+    middle = mixed[len(mixed) // 2, 18, :, 0].astype(int)
+    assert np.all(np.diff(middle) <= 0)  # the new shot on the left, fading into the old
+    assert ((middle > 45) & (middle < 215)).sum() >= 10  # a wide blended band
+
+
+def test_a_slide_leaves_the_old_shot_in_place_and_a_push_moves_it() -> None:
+    from vidscene.train.synth import _TRANSITIONS
+
+    n, h, w = 9, 8, 40
+    ramp = np.broadcast_to(np.arange(w, dtype=np.uint8)[None, :, None], (h, w, 3))
+    a = np.broadcast_to(ramp, (n, h, w, 3)).copy()  # column index as the value
+    b = np.full((n, h, w, 3), 255, np.uint8)
+    rng = np.random.default_rng(0)
+    slide = _TRANSITIONS["wipe"](a, b, rng, {"style": "slide", "direction": "left"})
+    push = _TRANSITIONS["wipe"](a, b, rng, {"style": "push", "direction": "left"})
+    k = n // 2
+    old = slide[k, 0, :, 0] != 255
+    assert np.array_equal(slide[k, 0, old, 0], np.arange(w)[old])  # not moved
+    kept = push[k, 0, push[k, 0, :, 0] != 255, 0]
+    assert kept[0] > 0 and np.all(np.diff(kept.astype(int)) == 1)  # shifted left
+
+
+def test_dissolve_curves_and_dips_to_other_colours() -> None:
+    from vidscene.train.synth import _TRANSITIONS
+
+    a, b = _two_shots(n=11)
+    rng = np.random.default_rng(2)
+    weight = {c: (float(_TRANSITIONS["dissolve"](a, b, rng, {"curve": c})[5].mean()) - 40) / 180
+              for c in ("linear", "ease-in", "ease-out")}
+    assert weight["ease-in"] < weight["linear"] - 0.1 < weight["ease-out"] - 0.2
+    dip = _TRANSITIONS["fade"](a, b, np.random.default_rng(3),
+                               {"colour": "other", "middle": 0.5, "hold": 0.2})[5]
+    assert dip.reshape(-1, 3).std(axis=0).max() < 1  # a flat frame in the middle ...
+    assert 10 < dip.mean() < 245 and np.ptp(dip[0, 0]) > 5  # ... of a colour, not grey
+
+
+def test_an_occluder_crosses_the_frame_and_leaves_the_rest_of_the_shot_alone() -> None:
+    from vidscene.train.synth import _NEGATIVES
+
+    frames = np.full((30, 36, 64, 3), 128, np.uint8)
+    before = frames.copy()
+    _NEGATIVES["occluder"].frame_effect(frames, 10, 16, np.random.default_rng(5))
+    changed = (frames != before).any(axis=(1, 2, 3))
+    assert not changed[:10].any() and not changed[17:].any()
+    covered = (frames[10:17] != before[10:17]).any(axis=3).mean(axis=(1, 2))
+    assert covered.max() > 0.15  # a large object at its widest
+
+
+def test_credits_roll_up_through_the_whole_shot() -> None:
+    from vidscene.train.synth import _NEGATIVES
+
+    rng = np.random.default_rng(7)
+    frames = np.full((60, 90, 160, 3), 90, np.uint8)
+    _NEGATIVES["credits"].frame_effect(frames, 0, 59, rng)
+    bright = (frames.mean(axis=3) > 200)
+    rows = [np.flatnonzero(f.any(axis=1)) for f in bright]
+    tops = [r.min() for r in rows if len(r)]
+    assert len(tops) > 40 and tops[-1] < tops[len(tops) // 3]  # the text moves up
+
+
+def test_transition_options_pin_a_compositor_for_every_transition_of_a_kind() -> None:
+    from vidscene.train.synth import plan_video
+
+    plan = plan_video(seed=1, sources=procedural_sources(), n_shots=6,
+                      mix={"wipe": 0.5, "cut": 0.5},
+                      transition_options={"wipe": {"style": "iris"}})
+    wipes = [s for s in plan[1:] if s.transition == "wipe"]
+    assert wipes and all(s.transition_options == {"style": "iris"} for s in wipes)
+    assert all(s.transition_options == {} for s in plan[1:] if s.transition == "cut")

@@ -28,6 +28,7 @@ import csv
 import functools
 import json
 import os
+import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -654,13 +655,21 @@ def _cut(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
     return b[:0]  # a cut has no mixed frames
 
 
+_DISSOLVE_CURVE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda p: p,
+    "smooth": _smoothstep,
+    "ease-in": lambda p: p * p,  # slow start: the new shot shows late
+    "ease-out": lambda p: 1.0 - (1.0 - p) ** 2,  # the new shot shows at once, settles slowly
+}
+"""The mixing curves editors' tools offer (the new shot's weight against the position)."""
+_DISSOLVE_CURVES = tuple(_DISSOLVE_CURVE)
+
+
 @_transition("dissolve")
 def _dissolve(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
               options: Mapping[str, Any]) -> np.ndarray:
-    curve = options.get("curve") or str(rng.choice(["linear", "smooth"]))
-    weights = _progress(len(a))
-    if curve == "smooth":
-        weights = _smoothstep(weights)
+    curve = options.get("curve") or str(rng.choice(_DISSOLVE_CURVES))
+    weights = _DISSOLVE_CURVE[curve](_progress(len(a)))
     out = np.empty_like(a)
     for j, wb in enumerate(weights):
         out[j] = np.rint(a[j] * (1.0 - wb) + b[j] * wb).astype(np.uint8)
@@ -674,8 +683,11 @@ _FADE_COLOURS = {"black": 0.0, "white": 255.0}
 def _fade(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
           options: Mapping[str, Any]) -> np.ndarray:
     """Out to a flat colour, maybe hold it a moment, and in again: one transition."""
-    colour_name = options.get("colour") or ("black" if rng.random() < 0.8 else "white")
-    colour = _FADE_COLOURS[colour_name]
+    colour_name = options.get("colour") or str(rng.choice(
+        ["black", "white", "other"], p=[0.7, 0.15, 0.15]))
+    # A dip to black or white, or to another flat colour (a brand colour, a dip to red).
+    colour = (_palette(rng, 1)[0].astype(np.float32) if colour_name == "other"
+              else np.float32(_FADE_COLOURS[colour_name]))
     middle = float(options.get("middle", rng.uniform(0.4, 0.6)))
     hold = float(options.get("hold", rng.uniform(0.0, 0.2)))
     out_end, in_start = middle - hold / 2, middle + hold / 2
@@ -700,22 +712,57 @@ _WIPE_DIRECTIONS = {
 }
 
 
+WIPE_STYLES: tuple[str, ...] = ("edge", "iris", "clock", "barn", "push", "slide")
+_WIPE_STYLE_P = (0.4, 0.12, 0.1, 0.1, 0.16, 0.12)
+
+
+def _wipe_field(style: str, h: int, w: int, rng: np.random.Generator,
+                options: Mapping[str, Any]) -> np.ndarray:
+    """For a wipe whose edge moves over the picture: when (0..1 of the way) the edge reaches
+    each pixel. An edge sweeps straight in one of eight directions; an iris opens (or closes)
+    a circle around a point; a clock hand sweeps round; barn doors open from the middle (or
+    close onto it)."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    x, y = xs / max(w - 1, 1), ys / max(h - 1, 1)
+    if style == "edge":
+        direction = options.get("direction") or str(rng.choice(sorted(_WIPE_DIRECTIONS)))
+        dx, dy = _WIPE_DIRECTIONS[direction]
+        u = x * dx + y * dy
+    elif style == "iris":
+        cx, cy = rng.uniform(0.3, 0.7, 2)
+        u = np.hypot((x - cx) * w / h, y - cy)  # round on screen, not in unit coordinates
+        if rng.random() < 0.3:
+            u = -u  # closing: the old shot shrinks into the point
+    elif style == "clock":
+        start = rng.uniform(0, 2 * np.pi)
+        u = (np.arctan2(y - 0.5, (x - 0.5) * w / h) - start) % (2 * np.pi)
+        if rng.random() < 0.5:
+            u = -u  # anticlockwise
+    elif style == "barn":
+        along = x if rng.random() < 0.6 else y
+        u = np.abs(along - 0.5)
+        if rng.random() < 0.4:
+            u = -u  # doors closing onto the middle
+    else:
+        raise ConfigError(f"unknown wipe style {style!r}")
+    return np.asarray((u - u.min()) / max(float(u.max() - u.min()), 1e-6))
+
+
 @_transition("wipe")
 def _wipe(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
           options: Mapping[str, Any]) -> np.ndarray:
-    """A moving edge (any of eight directions, soft or hard) or a push (the new shot slides in
-    and shoves the old one out, horizontally or vertically)."""
-    style = options.get("style") or ("edge" if rng.random() < 0.7 else "push")
-    if style == "push":
+    """A moving edge of many shapes (:data:`WIPE_STYLES`: straight in eight directions, iris,
+    clock, barn doors), hard or soft; a push (the new shot shoves the old one out) or a slide
+    (the new shot slides in over the old one, which stays)."""
+    style = options.get("style") or str(rng.choice(WIPE_STYLES, p=_WIPE_STYLE_P))
+    if style in ("push", "slide"):
         direction = options.get("direction") or str(rng.choice(["right", "left", "down", "up"]))
-        return _push(a, b, direction)
-    direction = options.get("direction") or str(rng.choice(sorted(_WIPE_DIRECTIONS)))
-    softness = float(options.get("softness", rng.uniform(0.0, 0.08)))
-    dx, dy = _WIPE_DIRECTIONS[direction]
+        return _push(a, b, direction, slide=style == "slide")
+    # Soft edges too: a feathered wipe reads as a local dissolve.
+    softness = float(options.get("softness", rng.choice(
+        [rng.uniform(0.0, 0.08), rng.uniform(0.1, 0.35)], p=[0.6, 0.4])))
     h, w = a.shape[1:3]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = (xs / max(w - 1, 1)) * dx + (ys / max(h - 1, 1)) * dy
-    u = (u - u.min()) / max(float(u.max() - u.min()), 1e-6)  # 0 where the edge enters
+    u = _wipe_field(style, h, w, rng, options)
     soft = max(softness, 1e-3)
     out = np.empty_like(a)
     for j, p in enumerate(_progress(len(a))):
@@ -724,7 +771,7 @@ def _wipe(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
     return out
 
 
-def _push(a: np.ndarray, b: np.ndarray, direction: str) -> np.ndarray:
+def _push(a: np.ndarray, b: np.ndarray, direction: str, *, slide: bool = False) -> np.ndarray:
     vertical = direction in ("down", "up")
     if vertical:  # work on transposed frames, so one horizontal routine serves both
         a, b = a.transpose(0, 2, 1, 3), b.transpose(0, 2, 1, 3)
@@ -733,10 +780,13 @@ def _push(a: np.ndarray, b: np.ndarray, direction: str) -> np.ndarray:
     out = np.empty_like(a)
     for j, p in enumerate(_progress(len(a))):
         off = int(np.clip(round(float(p) * w), 1, w - 1))
+        # A push moves the old shot out with the new one; a slide leaves it where it is.
+        old = (a[j][:, off:] if forward else a[j][:, : w - off]) if slide else \
+            (a[j][:, : w - off] if forward else a[j][:, off:])
         if forward:  # the new shot enters from the left/top
-            out[j] = np.concatenate([b[j][:, w - off:], a[j][:, : w - off]], axis=1)
+            out[j] = np.concatenate([b[j][:, w - off:], old], axis=1)
         else:
-            out[j] = np.concatenate([a[j][:, off:], b[j][:, :off]], axis=1)
+            out[j] = np.concatenate([old, b[j][:, :off]], axis=1)
     return out.transpose(0, 2, 1, 3).copy() if vertical else out
 
 
@@ -872,6 +922,116 @@ def _text(frames: np.ndarray, first: int, last: int, rng: np.random.Generator) -
         frames[k] = np.rint(frames[k] * (1.0 - alpha) + colour).astype(np.uint8)
 
 
+@_negative("occluder", lambda rng: int(rng.integers(3, 16)))
+def _occluder(frames: np.ndarray, first: int, last: int, rng: np.random.Generator) -> None:
+    """A large object sweeping through the frame in a few frames (a hand, an arm, a bird in
+    front of the lens): a blurred dark or bright shape, or a textured one cut from elsewhere
+    in the shot, from off one edge to off another, covering up to most of the picture."""
+    n, h, w = frames.shape[:3]
+    size = rng.uniform(0.35, 0.9) * h
+    rx, ry = size * rng.uniform(0.5, 1.2) / 2, size / 2
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    # Enter and leave beyond opposite edges, through somewhere near the middle.
+    angle = rng.uniform(0, 2 * np.pi)
+    reach = 0.75 * np.hypot(w, h) + max(rx, ry)  # off screen from any point near the middle
+    mid = np.array([w, h]) * rng.uniform(0.3, 0.7, 2)
+    start = mid + reach * np.array([np.cos(angle), np.sin(angle)])
+    end = mid - reach * np.array([np.cos(angle), np.sin(angle)])
+    if rng.random() < 0.5:  # a blurred flat shape, dark or bright
+        look = np.full((h, w, 3), rng.choice([rng.uniform(0, 40), rng.uniform(200, 255)]),
+                       np.float32) * rng.uniform(0.8, 1.0, 3).astype(np.float32)
+    else:  # texture from another moment of the shot, turned over: a foreign object
+        look = frames[int(rng.integers(n))][::-1, ::-1].astype(np.float32)
+    softness = rng.uniform(0.05, 0.3)
+    steps = last - first + 1
+    for i, k in enumerate(range(first, last + 1)):
+        cx, cy = start + (end - start) * ((i + 0.5) / steps)
+        d = ((xs - cx) / rx) ** 2 + ((ys - cy) / ry) ** 2
+        alpha = np.clip((1.0 - d) / softness, 0.0, 1.0)[..., None]
+        frames[k] = np.rint(frames[k] * (1.0 - alpha) + look * alpha).astype(np.uint8)
+
+
+_TITLE_WORDS = ("THE END", "Part One", "NORTH", "A film by", "Prologue", "1987", "Summer",
+                "Chapter IV", "Three years later", "PARIS", "Act II", "Credits", "Goodbye")
+
+
+def _text_layer(w: int, h: int, lines: Sequence[str], size: int, ink: tuple[int, ...],
+                spacing: float = 1.4) -> np.ndarray:
+    """An RGBA layer (float, 0..255) with ``lines`` centred one under another from the top."""
+    font = _font(size)
+    layer = Image.new("RGBA", (w, max(h, int(len(lines) * size * spacing) + size)),
+                      (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for i, line in enumerate(lines):
+        left, top, right, _ = draw.textbbox((0, 0), line, font=font)
+        draw.text(((w - (right - left)) / 2 - left, i * size * spacing - top), line,
+                  font=font, fill=ink)
+    return np.asarray(layer, np.float32)
+
+
+@_negative("title", lambda rng: int(rng.integers(20, 81)))
+def _title(frames: np.ndarray, first: int, last: int, rng: np.random.Generator) -> None:
+    """A title over a shot that continues: it fades in, holds (maybe drifting), fades out,
+    or pops on and off; large, centred or low in the frame."""
+    h, w = frames.shape[1:3]
+    words = str(rng.choice(_TITLE_WORDS))
+    size = max(8, int(h * rng.uniform(0.1, 0.22)))
+    ink = (255, 255, 255, 255) if rng.random() < 0.75 else tuple(
+        int(c) for c in _palette(rng, 1)[0]) + (255,)
+    layer = _text_layer(w, size * 2, [words], size, ink)
+    top = int(h * rng.choice([rng.uniform(0.35, 0.5), rng.uniform(0.65, 0.8)]) - size / 2)
+    steps = last - first + 1
+    ramp = max(1, min(steps // 3, int(rng.integers(4, 16)))) if rng.random() < 0.75 else 1
+    drift = rng.uniform(-0.15, 0.15) * w if rng.random() < 0.4 else 0.0
+    for i, k in enumerate(range(first, last + 1)):
+        envelope = min(1.0, (i + 1) / ramp, (steps - i) / ramp)
+        dx = int(round(drift * i / max(steps - 1, 1)))
+        shifted = np.roll(layer, dx, axis=1)
+        y0, y1 = max(0, top), min(h, top + shifted.shape[0])
+        if y1 <= y0:
+            continue
+        part = shifted[y0 - top:y1 - top]
+        alpha = part[..., 3:] / 255.0 * envelope
+        region = frames[k, y0:y1].astype(np.float32)
+        frames[k, y0:y1] = np.rint(region * (1.0 - alpha) + part[..., :3] * alpha
+                                   ).astype(np.uint8)
+
+
+_CREDIT_NAMES = ("Director", "Producer", "Camera", "Editor", "Sound", "Music", "Cast",
+                 "Lighting", "Costumes", "Make-up", "Written by", "Thanks to", "Grip")
+
+
+@_negative("credits", None)
+def _credits(frames: np.ndarray, first: int, last: int, rng: np.random.Generator) -> None:
+    """Scrolling end credits, the whole shot: lines of names rolling up at a steady speed,
+    over black (a black shot with credits on it) or over the picture."""
+    n, h, w = frames.shape[:3]
+    size = max(7, int(h * rng.uniform(0.05, 0.09)))
+    letters = string.ascii_uppercase
+    lines = []
+    for _ in range(int(rng.integers(12, 30))):
+        name = "".join(rng.choice(list(letters), int(rng.integers(4, 9)))).capitalize()
+        lines.append(f"{rng.choice(_CREDIT_NAMES)}  {name}" if rng.random() < 0.6 else name)
+    layer = _text_layer(w, h, lines, size, (255, 255, 255, 255))
+    over_black = rng.random() < 0.6
+    if over_black:  # a black shot with credits on it: nothing else moves
+        frames[:] = np.rint(frames * 0.0 + rng.uniform(0, 12)).astype(np.uint8)
+    steps = last - first + 1
+    speed = rng.uniform(0.5, 2.0) * h / 100.0  # pixels a frame: slow to brisk
+    # The roll stops where it is at ``last`` and stays to the shot's end: no jump.
+    for k in range(first, n):
+        i = min(k - first, steps - 1)
+        top = int(round(h - speed * i)) if steps > 1 else 0
+        y0, y1 = max(0, top), min(h, top + layer.shape[0])
+        if y1 <= y0:
+            continue
+        part = layer[y0 - top:y1 - top]
+        alpha = part[..., 3:] / 255.0
+        region = frames[k, y0:y1].astype(np.float32)
+        frames[k, y0:y1] = np.rint(region * (1.0 - alpha) + part[..., :3] * alpha
+                                   ).astype(np.uint8)
+
+
 @_negative("dim", None)
 def _dim(frames: np.ndarray, first: int, last: int, rng: np.random.Generator) -> None:
     """A dark, low-contrast shot (night, underexposure): easily mistaken for a fade."""
@@ -939,8 +1099,13 @@ def _weights(name: str, given: Mapping[str, float], known: Sequence[str]) -> dic
 def plan_video(*, seed: int, sources: Sequence[FrameSource], n_shots: int = 8,
                shot_frames: tuple[int, int] = (20, 100), mix: Mapping[str, float] | None = None,
                gradual_frames: tuple[int, int] = (6, 30),
-               negatives: Mapping[str, float] | None = None) -> list[ShotPlan]:
+               negatives: Mapping[str, float] | None = None,
+               transition_options: Mapping[str, Mapping[str, Any]] | None = None
+               ) -> list[ShotPlan]:
     """Draw a composition: shot lengths, sources, transitions and hard negatives.
+
+    ``transition_options`` pins a compositor's choices for every transition of a kind
+    (``{"wipe": {"style": "edge"}}``: straight wipes only).
 
     A gradual transition never takes more than half of the shot it leads into, so every shot
     keeps unmixed frames (its span is clipped to that; it is at least one frame).
@@ -976,10 +1141,11 @@ def plan_video(*, seed: int, sources: Sequence[FrameSource], n_shots: int = 8,
             if kind != "cut":
                 frames = max(1, min(int(rng.integers(grad_lo, grad_hi + 1)), length // 2))
         shot = ShotPlan(source=sources[index], length=length, transition=kind,
-                        transition_frames=frames)
+                        transition_frames=frames,
+                        transition_options=dict((transition_options or {}).get(kind, {})))
         shot.negatives = _plan_negatives(rng, neg_p, length, frames)
         shot.colour_match = (i > 0 and rng.random() < COLOUR_MATCH_P
-                             and all(e.type != "dim" for e in shot.negatives))
+                             and all(e.type not in ("dim", "credits") for e in shot.negatives))
         plan.append(shot)
     return plan
 
@@ -1263,16 +1429,20 @@ def make_video(path: Path, *, seed: int, sources: Sequence[FrameSource], n_shots
                size: tuple[int, int] = (320, 180), fps: float = 25.0,
                shot_frames: tuple[int, int] = (20, 100), mix: Mapping[str, float] | None = None,
                gradual_frames: tuple[int, int] = (6, 30),
-               negatives: Mapping[str, float] | None = None, crf: int = 20) -> GroundTruth:
+               negatives: Mapping[str, float] | None = None, crf: int = 20,
+               transition_options: Mapping[str, Mapping[str, Any]] | None = None
+               ) -> GroundTruth:
     """Compose, encode and describe a synthetic video: writes ``path`` and
     ``path.with_suffix(".truth.json")`` and returns the truth.
 
     ``mix`` weighs the transition types (default :data:`DEFAULT_MIX`); ``negatives`` gives,
-    per kind in :data:`NEGATIVE_KINDS`, the chance that a shot contains one (default none).
+    per kind in :data:`NEGATIVE_KINDS`, the chance that a shot contains one (default none);
+    ``transition_options`` pins compositor choices per kind (see :func:`plan_video`).
     The same arguments and seed always give the same truth and the same frames.
     """
     plan = plan_video(seed=seed, sources=sources, n_shots=n_shots, shot_frames=shot_frames,
-                      mix=mix, gradual_frames=gradual_frames, negatives=negatives)
+                      mix=mix, gradual_frames=gradual_frames, negatives=negatives,
+                      transition_options=transition_options)
     return render_video(path, plan, seed=seed, size=size, fps=fps, crf=crf)
 
 
