@@ -50,6 +50,10 @@ class FastSettings:
     """Half-width (frames) of the neighbourhood for the adaptive threshold."""
     flash_frames: int = 4
     """A difference that vanishes within this many frames is a flash, not a cut."""
+    occluder_frames: int = 16
+    occluder_changed_fraction: float = 0.7
+    """A jump that changes less than this share of the picture and is gone within
+    ``occluder_frames`` is something passing in front of the lens, not a cut."""
     gradual_scales: tuple[int, ...] = (5, 12, 20)
     """Half-distances (frames) of the long-range difference used for gradual transitions."""
     gradual_threshold: float = 0.22
@@ -238,6 +242,19 @@ def _changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
     """Share of cells of RGB map ``b`` not explained by a global gain and offset of ``a``
     (least squares on luma): the area a change really touched."""
     ya, yb = (a @ _LUMA).ravel(), (b @ _LUMA).ravel()
+    flat_a, flat_b = float(ya.std()) < 0.02, float(yb.std()) < 0.02
+    if flat_a != flat_b:
+        # A picture replaced by a uniform frame or the other way round (a cut to or from
+        # black): a gain fit "explains" it, but no lighting change wipes out all structure,
+        # or makes it, in one frame.
+        return 1.0
+    if flat_a:  # one flat colour to another: all of it changed, or none of it
+        return float(np.abs(a.mean(axis=(0, 1)) - b.mean(axis=(0, 1))).max() > 0.08)
+    # The fit below is of luma; light changes colour little, a cut to another colour much.
+    chroma_a = (a - ya.reshape(a.shape[:2])[..., None]).mean(axis=(0, 1))
+    chroma_b = (b - yb.reshape(b.shape[:2])[..., None]).mean(axis=(0, 1))
+    if float(np.abs(chroma_a - chroma_b).max()) > 0.1:
+        return 1.0
     va = float(ya.var())
     gain = float(((ya - ya.mean()) * (yb - yb.mean())).mean() / va) if va > 1e-6 else 0.0
     residual = np.abs(yb - (gain * (ya - ya.mean()) + yb.mean()))
@@ -392,7 +409,14 @@ class FastShotDetector(ShotDetector):
                 continue
             # A caption appearing or a brightness step changes part of the picture, or all of
             # it in one affine way; a cut changes most of it in no such way.
-            if _changed_fraction(feat.small[t - 1], feat.small[t]) < s.cut_changed_fraction:
+            changed = _changed_fraction(feat.small[t - 1], feat.small[t])
+            if changed < s.cut_changed_fraction:
+                continue
+            # Part of the picture jumped and the whole picture is back a moment later: an
+            # object passing in front of the lens (a hand, a bird), not a cut. A short insert
+            # of another shot changes all of it, and stays a cut.
+            if changed < s.occluder_changed_fraction and self._comes_back(
+                    t - 1, t, reach=s.occluder_frames):
                 continue
             # Fast camera or object motion: the jump mostly disappears once shifted back.
             reach = self._motion_reach()
@@ -534,6 +558,16 @@ class FastShotDetector(ShotDetector):
         structure = float(np.abs(za - zb).mean())
         if structure < s.gradual_structure:
             return None
+        # A title fading in changes a part of the picture; a transition changes most of it.
+        if _changed_fraction(A, B) < s.cut_changed_fraction:
+            return None
+        # Something passing in front of the lens (a hand, a bird, a title that fades in and
+        # out again) leaves the picture as it was: the shot goes on.
+        if self._comes_back(a, b):
+            return None
+        # An end frame inside a flash makes the flash's decay look like a dissolve.
+        if self._in_flash(a) or self._in_flash(b):
+            return None
         mid = feat.small[a + 1: b]
         # Global mixing weight per frame (least squares), and residual from the mixture line.
         alpha = ((mid - A) * diff).sum(axis=(1, 2, 3)) / norm2
@@ -563,6 +597,27 @@ class FastShotDetector(ShotDetector):
         return _Candidate(kind, feat.start + first, feat.start + last, feat.start + m,
                           max(0.5, conf), 1)
 
+    def _in_flash(self, i: int) -> bool:
+        """Whether frame ``i`` is at the start of a flash (a jump at ``i`` or next to it that
+        the flash test says goes away again)."""
+        d, s = self._feat.step, self.settings
+        return any(1 <= j < len(d) and d[j] > s.cut_min_score and self._is_flash(j, float(d[j]))
+                   for j in (i - 1, i, i + 1))
+
+    def _comes_back(self, a: int, b: int, reach: int | None = None) -> bool:
+        """Whether a frame shortly before ``a`` looks like one shortly after ``b`` (within
+        ``reach`` frames, default ``b - a``; as the flash test asks of a cut): the change
+        between them went away again."""
+        n = len(self._feat)
+        reach = reach or b - a
+        before = np.arange(max(0, a - reach), a + 1, max(1, reach // 4))
+        after = np.arange(b, min(n, b + reach + 1), max(1, reach // 4))
+        if not len(before) or not len(after):
+            return False
+        x, y = np.meshgrid(before, after, indexing="ij")
+        across = float(_pair_distance(self._feat, np.array([a]), np.array([b]))[0])
+        return bool(_pair_distance(self._feat, x.ravel(), y.ravel()).min() < 0.45 * across)
+
     def _push(self, a: int, b: int, strength: float) -> _Candidate | None:
         """A push (slide) wipe: the new picture slides in and shoves the old one out, so
         in-between frames are not pixel mixtures but two shifted pieces of the end frames.
@@ -575,6 +630,12 @@ class FastShotDetector(ShotDetector):
         probes = sorted({int(round(t)) for t in np.linspace(a + 1, b - 1, 7)})
         best_err, best_t = min((_push_error(A, B, feat.small[t]) / scale, t) for t in probes)
         if best_err > 0.5 * s.mixture_residual:
+            return None
+        # A push leaves the old picture step by step; one that is gone at once was cut away
+        # (and what moves after the cut is the new shot's own motion).
+        away = np.array([float(np.abs(feat.small[t] - A).mean()) / scale
+                         for t in range(a, b + 1)])
+        if float(np.diff(away).max()) > 0.6:
             return None
         # The span: frames that are neither end picture.
         first, last = a + 1, b - 1
