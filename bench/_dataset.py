@@ -190,6 +190,74 @@ def build_synthetic(n: int, clips_dir: Path, cache_dir: Path = CACHE_DIR,
     return videos
 
 
+# -- the held-out sets -----------------------------------------------------------------------------
+
+HELD_OUT_CLIPS = ("box.mp4", "carphone_pristine.mp4", "cockatoo.mp4", "cup.mp4",
+                  "mmaction2_test_test.mp4")
+"""The clips the shipped shot model never trained on (its validation clips: the same
+``split_clips`` draw at training seed 0, named in its card). The two sets below are composed
+from these only, and no threshold is calibrated on them, so they report rather than tune."""
+
+ALL_NEGATIVES = ("brightness", "credits", "dim", "fast-pan", "flash", "occluder", "text",
+                 "title", "zoom")
+
+HELD_OUT_SETS: dict[str, dict[str, Any]] = {
+    # Long shots full of what is not a transition (and a few cuts between them): false
+    # transitions per minute. 24 videos of about 26 s: some 10 minutes at 25 fps.
+    "hard-negatives": dict(count=24, seed=20261201, n_shots=(2, 4), shot_frames=(150, 300),
+                           mix={"cut": 1.0}, gradual_frames=(6, 12),
+                           # Credits and dim shots are whole shots: fewer of them.
+                           negatives={**dict.fromkeys(ALL_NEGATIVES, 0.45), "credits": 0.15,
+                                      "dim": 0.15}),
+    # Gradual transitions as editors make them, 6 to 60 frames, every wipe shape, between
+    # moving shots: per-type recall.
+    "gradual": dict(count=20, seed=20261202, n_shots=(6, 9), shot_frames=(60, 130),
+                    mix={"dissolve": 0.4, "fade": 0.2, "wipe": 0.4}, gradual_frames=(6, 60),
+                    negatives={}),
+}
+
+
+def build_held_out(name: str, clips_dir: Path, cache_dir: Path = CACHE_DIR,
+                   log: Callable[[str], None] = print) -> list[BenchVideo]:
+    """One of :data:`HELD_OUT_SETS`, composed now or taken from the cache."""
+    from vidscene.train.synth import ClipSource, GroundTruth, make_video
+
+    recipe = HELD_OUT_SETS[name]
+    clips = [clips_dir / c for c in HELD_OUT_CLIPS if (clips_dir / c).is_file()]
+    if len(clips) < 3:
+        raise SystemExit(f"too few held-out clips in {clips_dir} for the {name} set")
+    salt = _composer_salt()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    videos = []
+    for i in range(recipe["count"]):
+        rng = np.random.default_rng([recipe["seed"], i])
+        spec = VideoSpec(
+            index=i, seed=recipe["seed"] + i, size=SIZES[i % len(SIZES)],
+            n_shots=int(rng.integers(recipe["n_shots"][0], recipe["n_shots"][1] + 1)),
+            shot_frames=recipe["shot_frames"], gradual_frames=recipe["gradual_frames"],
+            clips=tuple(sorted(str(c.name) for c in rng.choice(
+                clips, size=min(3, len(clips)), replace=False))),
+            procedural=(), mix=tuple(sorted(recipe["mix"].items())),
+            negatives=tuple(sorted(recipe["negatives"].items())))
+        path = cache_dir / f"{name}-{i:03d}-{spec.key(salt)}.mp4"
+        truth_path = path.with_suffix(".truth.json")
+        for stale in cache_dir.glob(f"{name}-{i:03d}-*"):
+            if not stale.name.startswith(path.stem + "."):
+                stale.unlink()
+        if path.is_file() and truth_path.is_file():
+            truth = GroundTruth.from_json(truth_path)
+        else:
+            log(f"composing {path.name} ({spec.size[0]}x{spec.size[1]}, {spec.n_shots} shots)")
+            truth = make_video(path, seed=spec.seed,
+                               sources=[ClipSource(clips_dir / c) for c in spec.clips],
+                               n_shots=spec.n_shots, size=spec.size, fps=spec.fps,
+                               shot_frames=spec.shot_frames, mix=dict(spec.mix),
+                               gradual_frames=spec.gradual_frames,
+                               negatives=dict(spec.negatives))
+        videos.append(_from_truth(path.stem, path, truth, name))
+    return videos
+
+
 def _boundaries(items: list[dict[str, Any]]) -> list[Boundary]:
     return [Boundary(b.get("type"), int(b["first_frame"]), int(b["last_frame"])) for b in items]
 

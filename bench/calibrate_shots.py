@@ -8,7 +8,8 @@ them); the predictions are then decoded at every threshold of a grid and scored 
 ``bench/shots.py`` scores them. The calibration set is the dev benchmark minus the real clips
 that ship as other projects' test videos (we never tune on those): the synthetic videos and the
 annotated real clips of ``../shared/data``. The pair of thresholds (cuts, gradual transitions)
-with the best mean of pooled cut F1 and gradual F1 wins (the middle one when several tie);
+deepest inside the plateau of the best mean of pooled cut F1 and gradual F1 wins (pairs within
+``PLATEAU`` of the best count as equally good; the deepest is the farthest from the others);
 ``--write`` stores it, with the grid's
 two lines through it, in the weights' model card (safetensors header and the Markdown card
 beside it).
@@ -30,8 +31,11 @@ import _report
 from _dataset import BenchVideo
 from vidscene.metrics import Boundary, aggregate, match_transitions
 
-CUT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.96, 0.05))
-GRADUAL_GRID = tuple(round(float(x), 2) for x in np.arange(0.4, 0.96, 0.05))
+CUT_STEP = GRADUAL_STEP = 0.05
+CUT_GRID = tuple(round(float(x), 2) for x in np.arange(0.2, 0.96, CUT_STEP))
+GRADUAL_GRID = tuple(round(float(x), 2) for x in np.arange(0.4, 0.96, GRADUAL_STEP))
+PLATEAU = 0.005
+"""Score (mean of cut and gradual F1) within which threshold pairs count as equally good."""
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -103,10 +107,27 @@ def calibrate(model: Any, videos: list[BenchVideo]
     def score(r: dict[str, float]) -> float:
         return round((r["f1_cut"] + r["f1_gradual"]) / 2, 6)
 
-    # Several pairs often tie (a plateau): take the middle one, the farthest from its edges.
+    # The scores form a plateau with cliffs at its edges (a gradual threshold a step too
+    # high loses many fades at once). Footage the calibration never saw moves the cliffs a
+    # little, so take the pair deepest inside the plateau (all pairs within PLATEAU of the
+    # best score): the one farthest, in grid steps, from any pair outside it; the better
+    # score breaks ties.
     top = max(score(r) for r in rows)
-    tied = [r for r in rows if score(r) == top]
-    best = tied[len(tied) // 2]
+    plateau = [r for r in rows if score(r) >= top - PLATEAU]
+    outside = [r for r in rows if score(r) < top - PLATEAU]
+
+    def depth(r: dict[str, float]) -> float:
+        # The grid's own ends count as edges too: what lies beyond them is unknown.
+        edge = 1 + min(CUT_GRID.index(r["threshold"]),
+                       len(CUT_GRID) - 1 - CUT_GRID.index(r["threshold"]),
+                       GRADUAL_GRID.index(r["gradual_threshold"]),
+                       len(GRADUAL_GRID) - 1 - GRADUAL_GRID.index(r["gradual_threshold"]))
+        return min([float(edge)] + [
+            max(abs(r["threshold"] - o["threshold"]) / CUT_STEP,
+                abs(r["gradual_threshold"] - o["gradual_threshold"]) / GRADUAL_STEP)
+            for o in outside])
+
+    best = max(plateau, key=lambda r: (round(depth(r), 6), score(r)))
     # The grid's two lines through the best point: each threshold's own effect.
     shown = [r for r in rows if r["threshold"] == best["threshold"]
              or r["gradual_threshold"] == best["gradual_threshold"]]
@@ -139,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             "set": f"{len(synthetic)} synthetic videos of bench/shots.py and {len(real)} "
                    "annotated real clips, PySceneDetect's test clips excluded",
             "videos": len(synthetic) + len(real),
+            "rule": f"the pair deepest inside the plateau (within {PLATEAU} of the best mean "
+                    "of cut F1 and gradual F1; the grid's ends count as its edges)",
             "grid": shown,
         }
         save_weights(model, model.state_dict(), Path(weights), card)
