@@ -144,5 +144,5 @@ def test_analyses_record_the_model_versions_that_produced_them(
     assert all(-1.0 <= s.attributes["stored-embedding"] <= 1.0 for s in shots)
     # The learned stages name their weights the same way, shipped ones as @shipped.
     learned = analyze(path, AnalyzeSettings())
-    assert "shot-transformer-v1@shipped sha256:" in learned.analysis.models["shots"]
+    assert "shot-transformer-v2@shipped sha256:" in learned.analysis.models["shots"]
     assert "scene-transformer-v1@shipped sha256:" in learned.analysis.models["scenes"]

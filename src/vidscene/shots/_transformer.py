@@ -34,7 +34,7 @@ TYPE_NAMES = SHOT_MODEL_CLASSES
 """Class order of the model's type head."""
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "nn" / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "shot-transformer-v1.safetensors"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "shot-transformer-v2.safetensors"
 FEATURE_CHUNK = 32
 """Frames turned into per-frame features at a time (fixed, so results never depend on the
 sizes of the batches the stream delivers)."""

@@ -99,12 +99,17 @@ not move when a dataset is grown, and that gives even a two-video dataset one of
 HELD_OUT_SHARE = 0.2
 """Share of the material's duration held out (as whole clip families) for validation."""
 
-MIX: Mapping[str, float] = {"cut": 0.45, "dissolve": 0.25, "fade": 0.12, "wipe": 0.18}
-"""More gradual transitions than edited footage has: the rare types need examples."""
+MIX: Mapping[str, float] = {"cut": 0.42, "dissolve": 0.25, "fade": 0.11, "wipe": 0.22}
+"""More gradual transitions than edited footage has: the rare types need examples (wipes
+come in six shapes, :data:`vidscene.train.synth.WIPE_STYLES`)."""
 
 NEGATIVES: Mapping[str, float] = {"flash": 0.12, "fast-pan": 0.1, "zoom": 0.1,
-                                  "brightness": 0.15, "text": 0.1, "dim": 0.08}
-"""Chance per shot of each hard negative (every kind of :data:`NEGATIVE_KINDS`)."""
+                                  "brightness": 0.15, "text": 0.1, "dim": 0.08,
+                                  "occluder": 0.12, "title": 0.1, "credits": 0.05}
+"""Chance per shot of each hard negative (every kind of :data:`NEGATIVE_KINDS`): besides
+flashes, whip pans, zooms, lighting, captions and dim shots, the false transitions seen on
+real footage: large objects sweeping through the frame, titles fading in and out over a
+continuing shot, and scrolling credits."""
 
 GRADUAL_RANGES: tuple[tuple[int, int], ...] = ((4, 10), (8, 24), (16, 40), (30, 60))
 SHOT_RANGES: tuple[tuple[int, int], ...] = ((16, 60), (24, 120), (60, 240))

@@ -406,8 +406,8 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
             "",
             f"Thresholds (cut {card['threshold']}, gradual {card['gradual_threshold']}) chosen "
             f"by `{calibration['command']}` on "
-            f"{calibration['videos']} videos of the dev benchmark ({calibration['set']}), for "
-            "the best mean of cut F1 and gradual F1:",
+            f"{calibration['videos']} videos of the dev benchmark ({calibration['set']}), as "
+            f"{calibration.get('rule', 'the best mean of cut F1 and gradual F1')}:",
             "",
             "| threshold (cut / gradual) | F1 cut | F1 gradual | F1 |",
             "|---:|---:|---:|---:|",
@@ -470,7 +470,7 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
                 weight_decay: float = 0.05, warmup: float = 0.05, threshold: float = 0.5,
                 gradual_threshold: float = 0.8,
                 pool_videos: int = 32, model_config: Mapping[str, Any] | None = None,
-                name: str = "vidscene-shots-v1", command: str | None = None,
+                name: str | None = None, command: str | None = None,
                 pruning: PruneSpec | None = None, init_weights: str | Path | None = None
                 ) -> dict[str, Any]:
     """Train the ``shot-transformer`` on the dataset in ``data_dir``; save the best epoch to
@@ -567,7 +567,7 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
     params = sum(p.numel() for p in model.parameters())
     config: Any = model.config
     card_base = {
-        "name": name,
+        "name": name or f"vidscene-{Path(out).stem}",
         "model": MODEL_NAME,
         "config": config.to_dict(),
         "classes": list(TRANSITION_CLASSES),
