@@ -402,7 +402,11 @@ def bench_cues(clips: Path, work: Path) -> dict[str, Any]:
 
 
 # -- cost ---------------------------------------------------------------------------------------
-def bench_cost(clips: Path, work: Path, repeats: int) -> dict[str, Any]:
+def bench_cost(clips: Path, work: Path, repeats: int, baseline: str | None = None
+               ) -> dict[str, Any]:
+    """``baseline``: a git revision whose default analysis (the pixel statistics, run from a
+    worktree of that revision, with the process environment it would get) is timed in the
+    same rounds, as "the time before" in the issue's sense."""
     import speed
 
     long = _dataset.CACHE_DIR / speed.LONG_NAME
@@ -417,6 +421,14 @@ def bench_cost(clips: Path, work: Path, repeats: int) -> dict[str, Any]:
                     "[1:a][2:a]amix=inputs=2[a]", "-map", "0:v", "-map", "[a]", "-c:v", "copy",
                     "-c:a", "aac", "-ac", "2", "-shortest", str(video)], check=True)
     sets = {"pixel statistics (before)": PIXEL_STATS, "default": "default", "all": "all"}
+    prefix: dict[str, list[str]] = {label: [] for label in sets}
+    tree = work / "baseline"
+    if baseline:
+        subprocess.run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach", str(tree),
+                        baseline], check=True, capture_output=True)
+        old = f"pixel statistics, code at {baseline}"
+        sets[old] = PIXEL_STATS
+        prefix[old] = ["env", f"PYTHONPATH={tree / 'src'}"]
     labels = list(sets)
     walls: dict[str, list[float]] = {k: [] for k in labels}
     peaks: dict[str, list[float]] = {k: [] for k in labels}
@@ -429,8 +441,9 @@ def bench_cost(clips: Path, work: Path, repeats: int) -> dict[str, Any]:
         for label in order:
             # Its own child under GNU time: wall time and the command's own peak memory.
             child = speed.run_checked(label, [
-                str(BIN / "vidscene"), "analyze", str(video), "--db", str(work / "cost.db"),
-                "-q", "--force", "--attributes", sets[label]], video)
+                *prefix[label], str(BIN / "vidscene"), "analyze", str(video), "--db",
+                str(work / f"cost-{labels.index(label)}.db"), "-q", "--force", "--attributes",
+                sets[label]], video)
             walls[label].append(child.seconds)
             peaks[label].append(child.max_rss_mib)
         for label in labels:
@@ -441,6 +454,13 @@ def bench_cost(clips: Path, work: Path, repeats: int) -> dict[str, Any]:
                     "ratios": [round(x, 3) for x in ratios[label]],
                     "ratio": statistics.median(ratios[label]),
                     "peak_rss_mib": max(peaks[label])} for label in labels}
+    if baseline:
+        subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force",
+                        str(tree)], check=False, capture_output=True)
+        old_walls = walls[labels[-1]]
+        for label in labels:
+            rows[label]["ratio_to_baseline"] = statistics.median(
+                w / b for w, b in zip(walls[label], old_walls, strict=True))
     with av.open(str(video)) as c:
         frames = c.streams.video[0].frames
         duration = float(c.duration or 0) / 1e6
@@ -495,13 +515,18 @@ def render(doc: dict[str, Any]) -> str:
               f"{len(next(iter(cost['sets'].values()))['runs'])} interleaved rounds (each "
               "runs every set once); the ratio is the median of the rounds' ratios, its "
               "range in brackets:", ""]
+    base_label = next((k for k in cost["sets"] if k.startswith("pixel statistics, code at")),
+                      None)
     lines.append(_report.table(
-        ["attributes", "wall (median)", "× the pixel statistics", "target", "peak memory"],
+        ["attributes", "wall (median)", "× the pixel statistics", "target", "peak memory"]
+        + ([f"× the time before ({base_label.split(' at ')[1]}'s default)"]
+           if base_label else []),
         [[k, f"{v['median_s']:.2f} s", f"{v['ratio']:.2f}×" + (
             f" ({min(v['ratios']):.2f}–{max(v['ratios']):.2f})"
             if v.get("ratios") and k != "pixel statistics (before)" else ""),
           {"default": "≤ 1.2×", "all": "≤ 1.5×"}.get(k, ""),
           f"{v['peak_rss_mib']:.0f} MiB" if v.get("peak_rss_mib") else "—"]
+         + ([f"{v['ratio_to_baseline']:.2f}×"] if base_label else [])
          for k, v in cost["sets"].items()]))
     history = doc.get("cost_history") or []
     if history:
@@ -529,6 +554,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="fewer samples and one cost run")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also time the default analysis of git revision REV (from a "
+                        "worktree) in the same rounds, and give each set's time against it")
     parser.add_argument("--only", default=None, help="comma-separated parts to measure again "
                         "(faces, text, text_present, loudness, speech, camera, cues, cost); "
                         "the others are kept from the last run's bench/out/attributes.json")
@@ -556,7 +584,7 @@ def main() -> None:
             "speech": lambda: bench_speech(clips, work),
             "camera": lambda: bench_camera(clips),
             "cues": lambda: bench_cues(clips, work),
-            "cost": lambda: bench_cost(clips, work, 1 if args.quick else 5)}
+            "cost": lambda: bench_cost(clips, work, 1 if args.quick else 5, args.baseline)}
         for name, measure in parts.items():
             if wanted is None or name in wanted or name not in doc:
                 log(name)

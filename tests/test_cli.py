@@ -172,3 +172,17 @@ def test_truncated_file_is_analysed_with_a_warning(synthetic_video, tmp_path: Pa
     assert 0 < doc["video"]["frame_count"] < truth.frame_count
     assert proc.stderr.startswith(f"warning: {cut}: decoded ")
     assert "truncated" in proc.stderr
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_command_line_lets_openmp_threads_sleep_unless_told_otherwise(
+        given: str | None, expected: str) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, vidscene.cli; print(os.environ['OMP_WAIT_POLICY'])"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       check=True)
+    assert r.stdout.strip() == expected
