@@ -159,35 +159,40 @@ def _from_truth(name: str, path: Path, truth: Any, group: str) -> BenchVideo:
     )
 
 
+def _cached(prefix: str, spec: VideoSpec, clip_paths: dict[str, Path], cache_dir: Path,
+            salt: str, group: str, log: Callable[[str], None]) -> BenchVideo:
+    """The video ``spec`` describes, taken from the cache (``{prefix}-{index}-{key}.mp4`` and
+    its truth) or composed now; older versions of the same slot are removed."""
+    from vidscene.train.synth import ClipSource, GroundTruth, ProceduralSource, make_video
+
+    path = cache_dir / f"{prefix}-{spec.index:03d}-{spec.key(salt)}.mp4"
+    truth_path = path.with_suffix(".truth.json")
+    for stale in cache_dir.glob(f"{prefix}-{spec.index:03d}-*"):
+        if not stale.name.startswith(path.stem + "."):  # an older spec or composer
+            stale.unlink()
+    if path.is_file() and truth_path.is_file():
+        truth = GroundTruth.from_json(truth_path)
+    else:
+        log(f"composing {path.name} ({spec.size[0]}x{spec.size[1]}, {spec.n_shots} shots)")
+        sources: list[Any] = [ClipSource(clip_paths[c]) for c in spec.clips]
+        sources += [ProceduralSource(kind) for kind in spec.procedural]
+        truth = make_video(path, seed=spec.seed, sources=sources, n_shots=spec.n_shots,
+                           size=spec.size, fps=spec.fps, shot_frames=spec.shot_frames,
+                           mix=dict(spec.mix), gradual_frames=spec.gradual_frames,
+                           negatives=dict(spec.negatives))
+    return _from_truth(path.stem, path, truth, group)
+
+
 def build_synthetic(n: int, clips_dir: Path, cache_dir: Path = CACHE_DIR,
                     log: Callable[[str], None] = print) -> list[BenchVideo]:
     """The first ``n`` synthetic videos, composed now or taken from the cache."""
-    from vidscene.train.synth import ClipSource, GroundTruth, ProceduralSource, make_video
-
     clip_paths = {p.name: p for p in material_clips(clips_dir)}
     if len(clip_paths) < 4:
         raise SystemExit(f"too few single-shot clips in {clips_dir} to compose the benchmark")
     salt = _composer_salt()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    videos = []
-    for spec in synthetic_specs(n, sorted(clip_paths)):
-        path = cache_dir / f"shots-{spec.index:03d}-{spec.key(salt)}.mp4"
-        truth_path = path.with_suffix(".truth.json")
-        for stale in cache_dir.glob(f"shots-{spec.index:03d}-*"):
-            if not stale.name.startswith(path.stem + "."):  # an older spec or composer
-                stale.unlink()
-        if path.is_file() and truth_path.is_file():
-            truth = GroundTruth.from_json(truth_path)
-        else:
-            log(f"composing {path.name} ({spec.size[0]}x{spec.size[1]}, {spec.n_shots} shots)")
-            sources: list[Any] = [ClipSource(clip_paths[c]) for c in spec.clips]
-            sources += [ProceduralSource(kind) for kind in spec.procedural]
-            truth = make_video(path, seed=spec.seed, sources=sources, n_shots=spec.n_shots,
-                               size=spec.size, fps=spec.fps, shot_frames=spec.shot_frames,
-                               mix=dict(spec.mix), gradual_frames=spec.gradual_frames,
-                               negatives=dict(spec.negatives))
-        videos.append(_from_truth(path.stem, path, truth, "synthetic"))
-    return videos
+    return [_cached("shots", spec, clip_paths, cache_dir, salt, "synthetic", log)
+            for spec in synthetic_specs(n, sorted(clip_paths))]
 
 
 # -- the held-out sets -----------------------------------------------------------------------------
@@ -220,11 +225,9 @@ HELD_OUT_SETS: dict[str, dict[str, Any]] = {
 def build_held_out(name: str, clips_dir: Path, cache_dir: Path = CACHE_DIR,
                    log: Callable[[str], None] = print) -> list[BenchVideo]:
     """One of :data:`HELD_OUT_SETS`, composed now or taken from the cache."""
-    from vidscene.train.synth import ClipSource, GroundTruth, make_video
-
     recipe = HELD_OUT_SETS[name]
-    clips = [clips_dir / c for c in HELD_OUT_CLIPS if (clips_dir / c).is_file()]
-    if len(clips) < 3:
+    clip_paths = {c: clips_dir / c for c in HELD_OUT_CLIPS if (clips_dir / c).is_file()}
+    if len(clip_paths) < 3:
         raise SystemExit(f"too few held-out clips in {clips_dir} for the {name} set")
     salt = _composer_salt()
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -236,25 +239,10 @@ def build_held_out(name: str, clips_dir: Path, cache_dir: Path = CACHE_DIR,
             n_shots=int(rng.integers(recipe["n_shots"][0], recipe["n_shots"][1] + 1)),
             shot_frames=recipe["shot_frames"], gradual_frames=recipe["gradual_frames"],
             clips=tuple(sorted(str(c.name) for c in rng.choice(
-                clips, size=min(3, len(clips)), replace=False))),
+                list(clip_paths.values()), size=min(3, len(clip_paths)), replace=False))),
             procedural=(), mix=tuple(sorted(recipe["mix"].items())),
             negatives=tuple(sorted(recipe["negatives"].items())))
-        path = cache_dir / f"{name}-{i:03d}-{spec.key(salt)}.mp4"
-        truth_path = path.with_suffix(".truth.json")
-        for stale in cache_dir.glob(f"{name}-{i:03d}-*"):
-            if not stale.name.startswith(path.stem + "."):
-                stale.unlink()
-        if path.is_file() and truth_path.is_file():
-            truth = GroundTruth.from_json(truth_path)
-        else:
-            log(f"composing {path.name} ({spec.size[0]}x{spec.size[1]}, {spec.n_shots} shots)")
-            truth = make_video(path, seed=spec.seed,
-                               sources=[ClipSource(clips_dir / c) for c in spec.clips],
-                               n_shots=spec.n_shots, size=spec.size, fps=spec.fps,
-                               shot_frames=spec.shot_frames, mix=dict(spec.mix),
-                               gradual_frames=spec.gradual_frames,
-                               negatives=dict(spec.negatives))
-        videos.append(_from_truth(path.stem, path, truth, name))
+        videos.append(_cached(name, spec, clip_paths, cache_dir, salt, name, log))
     return videos
 
 
