@@ -1015,7 +1015,7 @@ def _credits(frames: np.ndarray, first: int, last: int, rng: np.random.Generator
     layer = _text_layer(w, h, lines, size, (255, 255, 255, 255))
     over_black = rng.random() < 0.6
     if over_black:  # a black shot with credits on it: nothing else moves
-        frames[:] = np.rint(frames * 0.0 + rng.uniform(0, 12)).astype(np.uint8)
+        frames[:] = np.uint8(np.rint(rng.uniform(0, 12)))
     steps = last - first + 1
     speed = rng.uniform(0.5, 2.0) * h / 100.0  # pixels a frame: slow to brisk
     # The roll stops where it is at ``last`` and stays to the shot's end: no jump.
