@@ -23,6 +23,7 @@ from vidscene.nn import (
     load_model,
     save_model,
 )
+from vidscene.nn.shot_transformer import widen_from
 
 HEIGHT, WIDTH = 36, 64
 SMALL: dict[str, Any] = {"d_model": 32, "layers": 1, "heads": 2, "ff": 64,
@@ -168,6 +169,42 @@ def test_structure_difference_ignores_brightness_and_histogram_ignores_panning()
     assert mad[1] > 0.3 and structure[1] < 0.4 * structure[2]
     # frame 4 is frame 3 moved back: pixels change, the colour distribution does not
     assert mad[4] > 0.3 and histogram[4] < 0.1 * histogram[2]
+
+
+def test_mixture_residuals_tell_a_wipe_and_a_dissolve_from_a_drift() -> None:
+    gen = torch.Generator().manual_seed(3)
+    a, b = texture(gen, 128, 100), texture(gen, 128, 100)
+    wiped = a.clone()
+    wiped[:, WIDTH // 2:] = b[:, WIDTH // 2:]  # half old, half new: each pixel from one end
+    blended = ((a.float() + b.float()) / 2).round().to(torch.uint8)
+    drifted = a.roll(3, dims=1)  # the picture moved: most pixels match neither end
+    net = model(**SMALL, mixture=True)
+    for middle in (wiped, blended, drifted):
+        frames = torch.stack([a, middle, b])[None]
+        either, blend = column(net, frames, "either1"), column(net, frames, "blend1")
+        assert either[0] == 0.0 and either[2] == 0.0  # an end outside the window: no value
+        if middle is wiped:
+            assert either[1] < 0.05 < blend[1]
+        elif middle is blended:
+            assert blend[1] < 0.05 < either[1]
+        else:
+            assert min(float(either[1]), float(blend[1])) > 0.2
+    assert "either1" not in model(**SMALL).feature_names()  # v1/v2 configs stay as they were
+
+
+def test_widening_carries_old_weights_over_and_starts_new_features_at_zero() -> None:
+    old = model(0, **SMALL)
+    wide = model(1, **SMALL, mixture=True)
+    added = widen_from(wide, old)
+    assert added == [f"{m}{k}" for k in (1, 2, 4, 8) for m in ("either", "blend")]
+    frames = torch.randint(0, 256, (1, 24, HEIGHT, WIDTH, 3), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(4))
+    with torch.inference_mode():
+        before, after = old(frames), wide(frames)
+    for key in before:
+        assert torch.equal(before[key], after[key])
+    with pytest.raises(ValueError, match="lacks input features"):
+        widen_from(model(**SMALL), wide)  # narrowing would drop what the model relied on
 
 
 # -- learning --------------------------------------------------------------------------------

@@ -32,6 +32,18 @@ three per-frame logits (see :class:`ShotTransformer`). Design choices and why:
   the input features visible from the first step (a short learning-rate warm-up still helps).
   Head biases start at the rarity of transitions so early training is not spent learning the
   class prior.
+* **Mixtures, two-sided** (``mixture``, off in the shipped v1 and v2). For each step ``k``, how
+  far frame t is from
+  being (a) a pixel-wise *either-or* of the frames ``k`` before and after it (each pixel
+  matches one end: a wipe, whatever its shape or edge) and (b) their *blend* (the half-way
+  dissolve). One-sided distances cannot tell a wipe's half-new picture from a slow zoom or pan
+  drifting over a detailed picture: both are "somewhat different from either side". A drift
+  leaves most pixels different from *both* ends, a wipe almost none, so the either-or residual
+  separates them; the blend residual does the same for dissolves against motion (the cue the
+  ``fast`` detector's mixture test uses). :func:`widen_from` carries weights trained
+  without them over for fine-tuning. A v2 fine-tuned with them (10 epochs, the v2 material)
+  scored better on the synthetic calibration set but worse on every held-out set, so it was
+  not shipped (the v2 model card has the numbers).
 
 Everything runs in plain eager mode, with ``torch.inference_mode()`` for detection.
 """
@@ -52,7 +64,7 @@ from vidscene.errors import ConfigError
 from vidscene.nn._config import ModelConfig
 from vidscene.nn._registry import register_model
 
-__all__ = ["TRANSITION_CLASSES", "ShotTransformer", "ShotTransformerConfig"]
+__all__ = ["TRANSITION_CLASSES", "ShotTransformer", "ShotTransformerConfig", "widen_from"]
 
 TRANSITION_CLASSES = SHOT_MODEL_CLASSES
 """Class order of the ``type`` head: logit ``i`` of its last axis is ``TRANSITION_CLASSES[i]``."""
@@ -104,6 +116,9 @@ class ShotTransformerConfig(ModelConfig):
     """GroupNorm groups in the stem (batch-independent, so training and inference agree)."""
     position_kernel: int = 9
     """Frames seen by the depthwise convolution that encodes relative position."""
+    mixture: bool = False
+    """Add the two-sided either-or and blend residuals per step (see the module notes). Off by
+    default so the configs saved with v1 and v2, which predate it, rebuild the same model."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "stem_channels"):
@@ -167,6 +182,24 @@ def _cosine_distance(a: Tensor, b: Tensor) -> Tensor:
 
 
 Distance = Callable[[Tensor, Tensor], Tensor]
+
+
+def _mixture_residuals(pixels: Tensor, step: int) -> tuple[Tensor, Tensor]:
+    """How far each frame is from a mixture of the frames ``step`` before and after it.
+
+    ``pixels``: ``(B, T, P)`` → ``(either, blend)``, each ``(B, T)``: the mean over values of
+    ``min(|x - a|, |x - b|)`` (each value taken from one end: a wipe) and of ``|x - (a+b)/2|``
+    (the half-way dissolve), zero where either end lies outside the window."""
+    batch, frames = pixels.shape[:2]
+    if 2 * step >= frames:
+        zeros = pixels.new_zeros(batch, frames)
+        return zeros, zeros
+    before, now, after = pixels[:, :-2 * step], pixels[:, step:-step], pixels[:, 2 * step:]
+    to_before, to_after = (now - before).abs(), (now - after).abs()
+    either = torch.minimum(to_before, to_after).mean(-1)
+    blend = (now - (before + after) * 0.5).abs().mean(-1)
+    pad = (step, step)
+    return F.pad(either, pad), F.pad(blend, pad)
 
 
 def _step_distances(signal: Tensor, step: int, distance: Distance) -> tuple[Tensor, Tensor]:
@@ -288,7 +321,9 @@ class ShotTransformer(nn.Module):
                 + [f"{m}_{way}{k}" for k in steps for m in _PIXEL_MEASURES
                    for way in ("back", "fwd")]
                 + [f"valid_{way}{k}" for k in steps for way in ("back", "fwd")]
-                + list(_FRAME_FEATURES))
+                + list(_FRAME_FEATURES)
+                + ([f"{m}{k}" for k in steps for m in ("either", "blend")]
+                   if self.config.mixture else []))
 
     def frame_features(self, frames: Tensor) -> dict[str, Tensor]:
         """The quantities of each frame that do not depend on its window, ``(B, T, ...)``
@@ -336,11 +371,16 @@ class ShotTransformer(nn.Module):
                 for signal, distance in measures:
                     distances.extend(_step_distances(signal, step, distance))
                 flags += [position >= step, position + step < length]
-            fixed = torch.cat([
+            columns = [
                 torch.stack(distances, -1).sqrt_(),
                 torch.stack(flags, -1).to(torch.float32),
                 per_frame["mean"], per_frame["std"],
-            ], dim=-1)
+            ]
+            if self.config.mixture:
+                residuals = [r for step in self.config.steps
+                             for r in _mixture_residuals(per_frame["pixels"], step)]
+                columns.append(torch.stack(residuals, -1).sqrt_())
+            fixed = torch.cat(columns, dim=-1)
         unit = F.normalize(embedding, dim=-1)
         learned = [d for step in self.config.steps
                    for d in _step_distances(unit, step, _cosine_distance)]
@@ -369,6 +409,30 @@ class ShotTransformer(nn.Module):
         tokens = tokens + self.positions(tokens.transpose(1, 2)).transpose(1, 2)
         out = self.head(self.norm(self.encoder(tokens)))
         return {"boundary": out[..., 0], "start": out[..., 1], "type": out[..., 2:]}
+
+
+def widen_from(model: ShotTransformer, start: ShotTransformer) -> list[str]:
+    """Load ``start``'s weights into ``model``, which may have input features ``start`` lacks
+    (e.g. ``mixture``); returns the names of those new features.
+
+    Every parameter but the input projection must match in shape. The projection's columns are
+    matched by feature name; a new feature's column starts at zero, so the widened model
+    computes exactly what ``start`` did until training gives the new inputs weight."""
+    names, old_names = model.feature_names(), start.feature_names()
+    missing = sorted(set(old_names) - set(names))
+    if missing:
+        raise ValueError(f"the new model lacks input features {', '.join(missing[:4])}")
+    state = start.state_dict()
+    key = "embed.0.weight"
+    old = state[key]
+    wide = old.new_zeros(old.shape[0], len(names))
+    column = {name: i for i, name in enumerate(old_names)}
+    for i, name in enumerate(names):
+        if name in column:
+            wide[:, i] = old[:, column[name]]
+    state[key] = wide
+    model.load_state_dict(state)  # raises RuntimeError on any other shape difference
+    return [name for name in names if name not in column]
 
 
 @register_model("shot-transformer")

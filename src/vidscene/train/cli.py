@@ -140,6 +140,11 @@ def shots_cmd(
     init_weights: Annotated[Path | None, typer.Option(
         "--init-weights", help="Start from this shot model (fine-tuning) instead of a fresh "
         "one.", show_default=False)] = None,
+    mixture: Annotated[bool, typer.Option(
+        "--mixture/--no-mixture", help="Also give the model the two-sided either-or and blend "
+        "residuals per step (meant to tell wipes and dissolves from camera drift). Off by "
+        "default: the shipped v2 architecture. A v2 fine-tuned with them scored worse on the "
+        "held-out benchmark sets (see the v2 model card).")] = False,
     prune: PruneOpt = None,
     pattern: PatternOpt = "2:4",
     ff_keep: FfKeepOpt = None,
@@ -153,7 +158,8 @@ def shots_cmd(
                      data_dir=data_dir or _default_data_dir(), seed=seed, resume=resume,
                      threads=threads, jobs=jobs or os.cpu_count() or 1, clips=clips,
                      size=(w, h), batch_size=batch_size, quiet=quiet,
-                     init_weights=init_weights, prune=(prune, pattern, ff_keep, own_init))
+                     init_weights=init_weights, prune=(prune, pattern, ff_keep, own_init),
+                     mixture=mixture)
     except typer.BadParameter as e:
         _err.print(f"[bold red]error:[/] --size: {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -165,8 +171,8 @@ def shots_cmd(
 def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: int, resume: bool,
                  threads: int, jobs: int, clips: Path | None, size: tuple[int, int],
                  batch_size: int, quiet: bool, init_weights: Path | None = None,
-                 prune: tuple[str | None, str, float | None, bool] = (None, "2:4", None, False)
-                 ) -> None:
+                 prune: tuple[str | None, str, float | None, bool] = (None, "2:4", None, False),
+                 mixture: bool = False) -> None:
     from vidscene.errors import ConfigError
 
     if init_weights is not None and not init_weights.is_file():
@@ -191,10 +197,12 @@ def _train_shots(*, videos: int, epochs: int, out: Path, data_dir: Path, seed: i
                f"--data-dir {data_dir} --seed {seed} --threads {threads} --size {size[0]}x"
                f"{size[1]} --batch-size {batch_size}" + (f" --clips {clips}" if clips else "")
                + (f" --init-weights {init_weights}" if init_weights else "")
+               + (" --mixture" if mixture else "")
                + _prune_flags(method, pattern, ff_keep, own_init))
     result = train_shots(data_dir=data_dir, out=out, epochs=epochs, batch_size=batch_size,
                          seed=seed, threads=threads, progress=not quiet, resume=resume,
                          command=command, init_weights=init_weights,
+                         model_config={"mixture": mixture},
                          pruning=pruning)  # type: ignore[arg-type]
     summary = {k: result[k] for k in ("weights", "card", "best_epoch", "val_f1_cut",
                                       "val_f1_gradual", "seconds")}

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import os
 import platform
@@ -46,9 +47,12 @@ from torch import Tensor, nn
 from vidscene.errors import ConfigError
 from vidscene.metrics import Boundary, aggregate, match_transitions
 from vidscene.nn import TRANSITION_CLASSES, create_model, load_model, save_model
+from vidscene.nn.shot_transformer import widen_from
 from vidscene.prune import PruneSpec, bake_all, parse_pattern, prune_model, restore_masks
 from vidscene.shots._transformer import Predictions, decode, window_positions
 from vidscene.train.shots_data import TARGET_CLASSES, ShotVideo, load_dataset, load_video
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MODEL_NAME", "TrainBatch", "predict_video", "save_weights", "train_shots"]
 
@@ -536,9 +540,12 @@ def train_shots(*, data_dir: str | Path, out: str | Path, epochs: int, batch_siz
         if init_weights is not None:
             start, _card = load_model(Path(init_weights))
             try:
-                model.load_state_dict(start.state_dict())
-            except RuntimeError as exc:
+                added = widen_from(model, start)  # type: ignore[arg-type]
+            except (RuntimeError, ValueError) as exc:
                 raise ConfigError(f"{init_weights} does not fit this model: {exc}") from None
+            if added:
+                log.info("fine-tuning with %d new input features (start at zero weight): %s",
+                         len(added), ", ".join(added))
         if pruning is not None:
             score_rng = np.random.default_rng([seed, 0x5052])  # "PR"
             batches = _epoch_batches(train, lengths, pruning.score_batches, batch_size, window,
