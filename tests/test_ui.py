@@ -285,7 +285,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
              str(db), "--media-root", str(media)], stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(base, proc, log, 60)
-        yield {"base": base, "host": f"127.0.0.1:{port}", "token": token, "log": log}
+        yield {"base": base, "host": f"127.0.0.1:{port}", "token": token, "log": log,
+               "media": media}
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -509,6 +510,27 @@ def test_browser_library_filters(session: dict[str, Any]) -> None:
     assert error.is_visible() and "cannot read the query" in error.inner_text()
     search(text="DEMO", q="shot_count > 1 and duration < 600")
     assert page.locator(f'[data-analysis-id="{aid}"]').count() == 1
+
+
+@needs_browser
+def test_browser_live_page_follows_a_stream_as_it_plays(session: dict[str, Any]) -> None:
+    page, base = session["page"], session["base"]
+    source = session["media"] / "live.mp4"
+    shutil.copyfile(DEMO, source)  # read as a file still being written: the whole demo
+    page.goto(f"{base}/streams")
+    page.fill("#stream-source", str(source))
+    with page.expect_navigation():
+        page.click("#stream-form button[type=submit]")
+    assert "/streams/" in page.url
+    page.locator('[data-stream-state]', has_text="ended").wait_for(timeout=120_000)
+    transitions = page.locator('tr[data-event="transition"]')
+    truth = json.loads((DEMO.parent / "demo.truth.json").read_text())
+    assert transitions.count() >= len(truth["transitions"]) - 2
+    assert page.locator('tr[data-event="shot"]').count() == transitions.count() + 1
+    assert page.locator('tr[data-event="segment"]').count() == 1
+    assert page.locator('[data-count="transition"]').inner_text() == str(transitions.count())
+    page.goto(f"{base}/streams")
+    assert page.locator("tr[data-stream-row][data-state=ended]").count() == 1
 
 
 @needs_browser

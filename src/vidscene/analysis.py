@@ -110,6 +110,11 @@ class Analysis:
     "confidence"}``, in time order."""
     speech: list[dict[str, Any]] = field(default_factory=list)
     """Where someone speaks: ``{"start_time", "end_time"}``, in time order."""
+    live: dict[str, Any] = field(default_factory=dict)
+    """Only for one stored segment of a live input (``vidscene watch``): ``{"source",
+    "stream", "segment", "started_at", "ended_at"`` (UTC, ISO 8601: the wall-clock time of
+    the segment's time 0 and end), ``"dropped_frames", "gaps", "alerts"}``; empty (and left out
+    of the JSON) for a file."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form, with keys in the documented order."""
@@ -125,6 +130,7 @@ class Analysis:
             "models": dict(self.models),
             "timing": {k: round(v, 4) for k, v in self.timing.items()},
             "settings": dict(self.settings),
+            **({"live": dict(self.live)} if self.live else {}),
         }
 
     @classmethod
@@ -149,6 +155,7 @@ class Analysis:
             models=dict(data.get("models", {})),
             timing=dict(data.get("timing", {})),
             settings=dict(data.get("settings", {})),
+            live=dict(data.get("live", {})),
         )
 
     def check(self) -> None:

@@ -543,6 +543,7 @@ def export_cmd(
 def _mount_subcommands() -> None:
     """Sub-apps of their own modules (they import heavy libraries only when run)."""
     from vidscene.jobs_cli import jobs_app, search_cmd
+    from vidscene.live_cli import WATCH_HELP, watch_cmd
     from vidscene.models_cli import models_app
     from vidscene.prune_cli import PRUNE_TRAIN_HELP, prune_train_cmd
     from vidscene.server_cli import serve_cmd, tokens_app
@@ -553,6 +554,7 @@ def _mount_subcommands() -> None:
     app.add_typer(jobs_app, name="jobs")
     app.command("search")(search_cmd)
     app.command("serve")(serve_cmd)
+    app.command("watch", help=WATCH_HELP)(watch_cmd)
     app.add_typer(tokens_app, name="tokens")
     app.command("prune-train", help=PRUNE_TRAIN_HELP)(prune_train_cmd)
 

@@ -3,7 +3,8 @@
 ``analyze`` analyses one video in this process; ``detect_shots`` finds shots only. The stages
 (``ShotStage``: decoding, shot detection, attributes and keyframes of a chunk or a whole video;
 ``SceneStage``: joining chunks, scenes, aggregation) are the same wherever they run; executors
-(``EXECUTORS``: ``local``, ``ray``) decide where.
+(``EXECUTORS``: ``local``, ``ray``) decide where, and ``LiveAnalysis`` drives them over a live
+input.
 """
 
 from vidscene.pipeline._executor import (
@@ -16,6 +17,7 @@ from vidscene.pipeline._executor import (
     VideoTask,
     create_executor,
 )
+from vidscene.pipeline._live import LiveAnalysis, WatchSettings
 from vidscene.pipeline._local import LocalExecutor, analyze, detect_shots
 from vidscene.pipeline._plan import (
     DEFAULT_CHUNK_SECONDS,
@@ -41,6 +43,7 @@ __all__ = [
     "ExecutorError",
     "JobRunner",
     "Listener",
+    "LiveAnalysis",
     "LocalExecutor",
     "Progress",
     "Resources",
@@ -54,6 +57,7 @@ __all__ = [
     "VideoPlan",
     "VideoPlanner",
     "VideoTask",
+    "WatchSettings",
     "analyze",
     "analyze_videos",
     "create_executor",

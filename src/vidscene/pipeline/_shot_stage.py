@@ -43,10 +43,28 @@ from vidscene.pipeline._stage import Resources, Stage
 from vidscene.registry import Registry
 from vidscene.scenes import SEGMENTERS, KeyframeEmbedder, SceneSegmenter, create_segmenter
 from vidscene.shots import DETECTORS, VIDEO_START, ShotDetector, follows
-from vidscene.video import FrameStream, SpanMismatch, sample_slot
+from vidscene.video import FrameBatch, FrameStream, SpanMismatch, sample_slot
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_expected)`` while decoding."""
+
+
+@dataclass
+class ChunkSoFar:
+    """What a chunk has found so far, as the stage holds it (not copies): handed to an
+    ``on_batch`` observer after every batch. The live path reads the new transitions and
+    closed shots from it, and may remove closed shots and attribute samples it has stored."""
+
+    transitions: list[Transition]
+    closed: list[ClosedShot]
+    values: dict[str, list[tuple[int, Any]]]
+    measured_until: int = 0
+    """Every sampled-frame attribute is measured for the frames before this one."""
+    times: list[np.ndarray] = field(default_factory=list)
+    """The frame times of each batch so far (an observer may drop the oldest arrays)."""
+
+
+BatchObserver = Callable[[FrameBatch, ChunkSoFar], None]
 
 _THUMB_QUALITY = 82
 _TINY_RING = 512
@@ -319,16 +337,27 @@ class ShotStage(Stage[Chunk, ChunkResult]):
             DETECTORS, s.detector, weights=s.shot_model, threads=r.threads or None,
             device=r.device, windows_per_call=batch))
 
-    def __call__(self, chunk: Chunk, progress: Progress | None = None) -> ChunkResult:
+    def frame_stream(self, path: str, span: Any = None) -> FrameStream:
+        """The decoding pass this stage's detector and attributes need (sizes, sampling)."""
+        self.setup()
+        return FrameStream(path, sample_fps=self.settings.sample_fps, span=span,
+                           decoder_threads=self.resources.threads,
+                           detail_size=max([m.detail_size for m in self.measures], default=0),
+                           detail_previous=max([m.detail_size for m in self.measures
+                                                if m.detail_previous], default=0))
+
+    def __call__(self, chunk: Chunk, progress: Progress | None = None, *,
+                 stream: Any = None, on_batch: BatchObserver | None = None) -> ChunkResult:
+        """Analyse ``chunk``. ``stream``: batches to read instead of decoding ``chunk.path``
+        (anything iterable like :meth:`frame_stream`'s result, with its ``frame_count``,
+        ``duration``, ``fps`` and ``analysis_size``: a live input's run). ``on_batch`` is
+        called after each batch with the chunk's findings so far (:class:`ChunkSoFar`)."""
         self.setup()
         detector = self._spare or self.new_detector()
         self._spare = None
         t0 = time.perf_counter()
-        stream = FrameStream(chunk.path, sample_fps=self.settings.sample_fps, span=chunk.span,
-                             decoder_threads=self.resources.threads,
-                             detail_size=max([m.detail_size for m in self.measures], default=0),
-                             detail_previous=max([m.detail_size for m in self.measures
-                                                  if m.detail_previous], default=0))
+        if stream is None:
+            stream = self.frame_stream(chunk.path, chunk.span)
         builder = ShotBuilder(self.settings.keyframes_per_shot, lambda: stream.analysis_size,
                               self.embedder, core_start=chunk.start, core_stop=chunk.stop)
         values: dict[str, list[tuple[int, Any]]] = {
@@ -349,7 +378,8 @@ class ShotStage(Stage[Chunk, ChunkResult]):
         # detector. Each lane is one thread, so each attribute's values stay in frame order;
         # a few batches at most are in flight.
         lanes = _lanes(self.measures)
-        in_flight: deque[list[Future[None]]] = deque()
+        in_flight: deque[tuple[int, list[Future[None]]]] = deque()
+        so_far = ChunkSoFar(transitions, builder.closed, values, times=times)
         try:
             for batch in stream:
                 if chunk.span is not None:
@@ -381,11 +411,13 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                             index, t, rgb, batch.tiny[j], prev, detail, detail_before,
                             t - before if before is not None else 0.0, on_rate))
                 if samples:
-                    in_flight.append([pool.submit(_measure, lane, samples, values)
-                                      for pool, lane in lanes])
-                while len(in_flight) > _BATCHES_IN_FLIGHT:
-                    for future in in_flight.popleft():
+                    in_flight.append((batch.start, [pool.submit(_measure, lane, samples, values)
+                                                   for pool, lane in lanes]))
+                while in_flight and (len(in_flight) > _BATCHES_IN_FLIGHT
+                                     or all(f.done() for f in in_flight[0][1])):
+                    for future in in_flight.popleft()[1]:
                         future.result()
+                so_far.measured_until = in_flight[0][0] if in_flight else batch.stop
                 for index, rgb in batch.analysis:
                     builder.add_sample(index, rgb)
                 previous_tiny = batch.tiny[-1]
@@ -394,13 +426,15 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                 found = detector.process(batch)
                 t_detect += time.perf_counter() - td
                 transitions.extend(builder.accept(found, detector.synced_from()))
+                if on_batch is not None:
+                    on_batch(batch, so_far)
                 if progress:
                     progress(stream.frame_count, max(expected, stream.frame_count))
                 if stop is not None and detector.final_until() >= stop and (
                         builder.past_core or stream.frame_count >= stop + chunk.max_tail):
                     decided = True  # the core is decided: the rest belongs to the next chunk
                     break
-            for futures in in_flight:
+            for _, futures in in_flight:
                 for future in futures:
                     future.result()
         finally:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from vidscene import __version__
 from vidscene.pipeline import VideoOutcome, create_executor
-from vidscene.server import _api_jobs, _api_library, _ui
+from vidscene.server import _api_jobs, _api_library, _api_streams, _ui
 from vidscene.server._api_jobs import job_out
 from vidscene.server._auth import read
 from vidscene.server._dispatch import JobDispatcher
@@ -27,6 +27,7 @@ from vidscene.server._media import UploadArea
 from vidscene.server._metrics import Metrics
 from vidscene.server._settings import ServerSettings
 from vidscene.server._state import AppState, default_data_dir
+from vidscene.server._streams import StreamHub
 from vidscene.server._webhooks import Webhooks
 from vidscene.store import JOB_STATES, Job, ResultStore, open_store
 from vidscene.tokens import Principal, TokenBook
@@ -60,6 +61,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            state.streams.stop_all()
             if settings.start_worker:
                 state.dispatcher.stop()
             store.close()
@@ -94,6 +96,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(_api_jobs.router)
     app.include_router(_api_library.router)
     app.include_router(_api_library.service)
+    app.include_router(_api_streams.router)
     app.include_router(_ui.router)
 
     # The API's description is behind the token like the rest (only /healthz and /login are
@@ -129,4 +132,5 @@ def _build_state(settings: ServerSettings, store: ResultStore) -> AppState:
                       dispatcher.streams)
     return AppState(settings=settings, store=store,
                     tokens=TokenBook(store, admin_token=settings.admin_token),
-                    uploads=uploads, dispatcher=dispatcher, webhooks=webhooks, metrics=metrics)
+                    uploads=uploads, dispatcher=dispatcher, webhooks=webhooks, metrics=metrics,
+                    streams=StreamHub(store, settings.analyze))

@@ -14,6 +14,7 @@ from vidscene.server._media import UploadArea
 from vidscene.server._metrics import Metrics
 from vidscene.server._settings import ServerSettings
 from vidscene.server._stats import StatsCache
+from vidscene.server._streams import StreamHub
 from vidscene.server._webhooks import Webhooks
 from vidscene.store import ResultStore, SQLiteStore
 from vidscene.tokens import TokenBook
@@ -43,6 +44,7 @@ class AppState:
     dispatcher: JobDispatcher
     webhooks: Webhooks
     metrics: Metrics
+    streams: StreamHub
     stats: StatsCache = field(default_factory=StatsCache)
 
     @property

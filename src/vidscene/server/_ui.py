@@ -401,3 +401,32 @@ def jobs(request: Request, credentials: HTTPAuthorizationCredentials | None = De
     settings = request.app.state.vidscene.settings
     return _page(request, "jobs.html.j2", media_roots=[str(r) for r in settings.media_roots],
                  max_upload_mb=getattr(settings, "max_upload_bytes", 0) // 2**20)
+
+
+# ---------------------------------------------------------------------------- live streams
+
+
+@router.get("/streams", response_class=HTMLResponse)
+def streams_page(request: Request,
+                 credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+                 ) -> Response:
+    """The live inputs this server watches, and a form to start one."""
+    if not _caller(request, credentials):
+        return _login_page(request, _wanted(request), 401)
+    hub = request.app.state.vidscene.streams
+    return _page(request, "streams.html.j2",
+                 streams=[s.summary() for s in hub.streams.values()])
+
+
+@router.get("/streams/{stream_id}", response_class=HTMLResponse)
+def stream_page(request: Request, stream_id: str,
+                credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+                ) -> Response:
+    """One live stream: its transitions, shots, scenes and alerts as they arrive."""
+    if not _caller(request, credentials):
+        return _login_page(request, _wanted(request), 401)
+    stream = request.app.state.vidscene.streams.get(stream_id)
+    if stream is None:
+        return _page(request, "not_found.html.j2", 404,
+                     message=f"No live stream {stream_id[:40]!r} on this server.")
+    return _page(request, "stream.html.j2", stream=stream.summary())

@@ -35,6 +35,11 @@ class ShotDetector(ABC):
     chunk_alignment: int = 1
     """A chunk's stream starts on a multiple of this many frames (a window grid)."""
 
+    lookahead_frames: int | None = None
+    """At most how many frames after a transition's last frame must be decoded before it is
+    reported (``None``: not bounded, e.g. reported only at the end). A live input reports a
+    cut this many frames, plus the time to analyse them, after it aired."""
+
     @abstractmethod
     def process(self, batch: FrameBatch) -> list[Transition]:
         """Consume the next batch; return the transitions that are now final."""

@@ -337,6 +337,11 @@ class FastShotDetector(ShotDetector):
     def flush(self) -> list[Transition]:
         return self._decide(final=True)
 
+    @property
+    def lookahead_frames(self) -> int:  # type: ignore[override]
+        """Decisions wait for ``context`` frames after the frame they judge."""
+        return self.context
+
     def synced_from(self) -> int | None:
         if self._origin is None:
             return None

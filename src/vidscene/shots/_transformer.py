@@ -307,6 +307,14 @@ class TransformerShotDetector(ShotDetector):
         and features as a whole-video pass."""
         return math.lcm(self.window - 2 * self.margin, FEATURE_CHUNK)
 
+    @property
+    def lookahead_frames(self) -> int:  # type: ignore[override]
+        """The frame a window predicts last is ``margin`` frames before its end, and the first
+        it predicts a whole window minus a margin before it; a window runs once its last frame
+        has features (made in chunks of ``FEATURE_CHUNK``, on the same grid), and a cut is
+        decided two rows after its peak."""
+        return self.window - self.margin + 2
+
     def synced_from(self) -> int | None:
         return self._synced_from
 

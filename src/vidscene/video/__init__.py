@@ -3,6 +3,7 @@
 
 from vidscene.video._audio import AUDIO_RATE, BLOCK_S, AudioTrack, read_audio
 from vidscene.video._index import FrameSpan, VideoIndex, build_index
+from vidscene.video._live import AudioLevels, Gap, LiveOptions, LiveRun, LiveSource
 from vidscene.video._probe import file_sha256, open_video, probe
 from vidscene.video._stream import (
     ANALYSIS_WIDTH,
@@ -16,12 +17,17 @@ from vidscene.video._stream import (
 __all__ = [
     "ANALYSIS_WIDTH",
     "AUDIO_RATE",
+    "AudioLevels",
     "AudioTrack",
     "BLOCK_S",
     "TINY_SIZE",
     "FrameBatch",
     "FrameSpan",
     "FrameStream",
+    "Gap",
+    "LiveOptions",
+    "LiveRun",
+    "LiveSource",
     "SpanMismatch",
     "VideoIndex",
     "build_index",

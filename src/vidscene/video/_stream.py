@@ -215,7 +215,8 @@ class FrameStream:
                                    any_frame=False)
                 except av.error.FFmpegError as e:
                     raise SpanMismatch(f"{self.path}: cannot seek: {_short(e)}") from None
-            yield from self._batches(container, stream, w, h)
+            tb = float(stream.time_base) if stream.time_base else 1.0 / self.fps
+            yield from self.batches_from(self._frames(container, stream), tb, w, h)
 
     # -- internals -------------------------------------------------------------------------
     def _prime(self, container: av.container.InputContainer, stream: av.VideoStream) -> None:
@@ -286,8 +287,12 @@ class FrameStream:
                 raise UnreadableVideo(self.path, f"cannot decode video: {_short(e)}") from None
             # Truncated tail: keep what decoded.
 
-    def _batches(self, container: av.container.InputContainer, stream: av.VideoStream,
-                 width: int, height: int) -> Iterator[FrameBatch]:
+    def batches_from(self, frames: Iterator[av.VideoFrame], time_base: float, width: int,
+                     height: int) -> Iterator[FrameBatch]:
+        """Batches of already decoded ``frames`` (``width``×``height`` coded, timestamps in
+        ``time_base`` seconds), numbered and timed from the first: what iterating a file
+        gives, for frames that come from elsewhere (a live input, :mod:`vidscene.video._live`).
+        Set ``fps`` first; ``frame_count`` and ``duration`` count the frames taken."""
         tw, th = self.tiny_size
         bs = self.batch_size
         span = self.span
@@ -298,7 +303,7 @@ class FrameStream:
         index = span.keyframe if span is not None else 0
         first = span.start if span is not None else 0
         first_pts: int | None = span.first_pts if span is not None else None
-        tb = float(stream.time_base) if stream.time_base else 1.0 / self.fps
+        tb = time_base
         last_time = (span.previous_time if span is not None and span.previous_time is not None
                      else -1.0 / self.fps)
         last_slot: int | None = (sample_slot(span.previous_time, self.sample_fps)
@@ -313,7 +318,7 @@ class FrameStream:
         previous_frame: av.VideoFrame | None = None
         previous_tiny: np.ndarray | None = None
         oriented = False
-        for frame in self._frames(container, stream):
+        for frame in frames:
             if span is not None:
                 if not self._check_span_frame(frame, span, index):
                     continue  # a leading frame from before the keyframe
