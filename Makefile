@@ -28,7 +28,7 @@ chromium:
 		$(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 # The audio tests compare loudness with FFmpeg's ebur128 filter and find speech that
-# espeak-ng speaks; both are Debian packages.
+# espeak-ng speaks; the live-input tests stream with `ffmpeg -re`; both are Debian packages.
 media-tools:
 	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null || { \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq \

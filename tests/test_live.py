@@ -356,3 +356,21 @@ def test_a_timestamp_jump_splits_the_run_and_is_marked_as_a_gap(
     assert_same_transitions([t for t in live if t[0] < truth.frame_count], fast)
     assert_same_transitions([(a - truth.frame_count, b - truth.frame_count, k)
                              for a, b, k in live if a >= truth.frame_count], fast)
+
+
+def test_scenes_are_reported_while_the_segment_is_open_and_tile_it(demo_video: Path) -> None:
+    events: list[dict[str, Any]] = []
+    LiveAnalysis(LiveSource(str(demo_video), LiveOptions(read_timeout=0.5)),
+                 AnalyzeSettings(detector="fast", scenes="osg"), events.append,
+                 watch=WatchSettings(scene_every=5.0)).run()
+    frame_count = next(e for e in events if e["event"] == "stop")["frames"]
+    kinds = [e["event"] for e in events]
+    scenes = [e for e in events if e["event"] == "scene"]
+    early = [e for e in scenes if e.get("final")]
+    # Some scenes were reported before the segment closed, and all of them tile the video.
+    assert early and kinds.index("scene") < kinds.index("segment")
+    assert scenes[0]["first_frame"] == 0 and scenes[-1]["last_frame"] == frame_count - 1
+    for a, b in zip(scenes, scenes[1:], strict=False):
+        assert b["first_frame"] == a["last_frame"] + 1
+    shots = {e["first_frame"] for e in events if e["event"] == "shot"}
+    assert all(e["first_frame"] in shots for e in scenes)

@@ -63,6 +63,10 @@ class WatchSettings:
     silence_after: float = 5.0
     silence_dbfs: float = -50.0
     """Audio below this level (RMS, dBFS) counts as silence."""
+    scene_every: float = 30.0
+    """Seconds of stream between two looks for scenes that have become final: the segmenter
+    runs on the open segment's shots so far, and every scene but the last two (which more
+    shots may still change) is reported."""
 
 
 def live_settings(settings: AnalyzeSettings) -> AnalyzeSettings:
@@ -209,6 +213,9 @@ class LiveAnalysis:
             self._new_transitions(state, so_far)
             self._new_shots(state, so_far, final=False)
             self._alerts(state, batch, alarms)
+            if state.last_time() - state.scenes_looked >= self.watch.scene_every:
+                state.scenes_looked = state.last_time()
+                self._final_scenes(state, so_far)
             if state.last_time() - state.segment_time() >= self.watch.segment_seconds \
                     and state.shots_until > state.segment_start:
                 self._segment(state, so_far, state.shots_until, final=False)
@@ -318,6 +325,30 @@ class LiveAnalysis:
                             seconds=round(span["end_time"] - span["start_time"], 3))
         self._alerts_of_segment.append(record)
 
+    def _final_scenes(self, state: _RunState, so_far: ChunkSoFar) -> None:
+        """Report the scenes of the open segment that more shots will not change: all but the
+        last two of a segmentation of its reported shots. Reported scenes tile the segment
+        from its start; a boundary that moved since is not reported twice (the next scene
+        starts where the last reported one ended)."""
+        segmenter = self.scene_stage.segmenter
+        closed = [c for c in so_far.closed
+                  if c.start >= state.segment_start and c.end <= state.shots_until]
+        if len(closed) < 3 or segmenter is None:
+            return
+        shots = [Shot(i, c.start, c.end, state.run_time(c.start), state.run_time(c.end))
+                 for i, c in enumerate(closed)]
+        keyframes = ([c.keyframe_embeddings for c in closed if c.keyframe_embeddings is not None]
+                     if self.scene_stage.embedder is not None else None)
+        scenes = segmenter.segment(shots, np.stack([c.embedding for c in closed]), keyframes)
+        for scene in scenes[:-2]:
+            if scene.end_frame <= state.scenes_until:
+                continue
+            first = max(scene.start_frame, state.scenes_until)
+            count = sum(1 for c in closed if first <= c.start < scene.end_frame)
+            self._emit("scene", **state.span(first, scene.end_frame), type="scene",
+                       confidence=round(scene.confidence, 4), shots=count, final=True)
+            state.scenes_until = scene.end_frame
+
     # -- segments ----------------------------------------------------------------------------
     def _segment(self, state: _RunState, so_far: ChunkSoFar, end: int, *, final: bool,
                  result: ChunkResult | None = None) -> None:
@@ -372,10 +403,15 @@ class LiveAnalysis:
         if self.store is not None:
             stored = self.store.save(analysed, settings_key(self.settings.to_dict()))
             self.summary.segments.append(stored)
-        for scene in analysis.scenes:
-            self._emit("scene", **state.span(start + scene.start_frame, start + scene.end_frame),
-                       type="scene", confidence=round(scene.confidence, 4),
-                       shots=scene.last_shot - scene.first_shot + 1)
+        for scene in analysis.scenes:  # those not reported while the segment was open
+            first, stop = start + scene.start_frame, start + scene.end_frame
+            if stop <= state.scenes_until:
+                continue
+            first = max(first, state.scenes_until)
+            self._emit("scene", **state.span(first, stop), type="scene",
+                       confidence=round(scene.confidence, 4),
+                       shots=sum(1 for c in shots if first <= c.start < stop))
+        state.scenes_until = end
         self._emit("segment", **state.span(start, end), type="final" if final else "period",
                    confidence=1.0, id=stored, segment=number, started_at=utc(wall0),
                    shots=len(analysis.shots), scenes=len(analysis.scenes))
@@ -404,6 +440,9 @@ class _RunState:
         self.shots_pruned = 0
         self.shots_until = 0
         self.segment_start = 0
+        self.scenes_until = 0
+        """Scenes are reported up to this run frame (they tile the run from its start)."""
+        self.scenes_looked = 0.0
         self.previous_tiny: np.ndarray | None = None
         self.duration = 0.0
         self._dropped_batches = 0

@@ -173,10 +173,15 @@ class LiveSource:
         return self._stop.is_set()
 
     # -- opening -----------------------------------------------------------------------------
-    def _open(self) -> av.container.InputContainer:
+    def _open(self, last_frame_wall: float | None = None) -> av.container.InputContainer:
         o = self.options
         url, options = self.source, {}
         read_timeout = o.read_timeout
+        open_timeout = o.open_timeout
+        if o.give_up_after and last_frame_wall is not None:
+            # Waiting for a connection counts against the time without frames.
+            left = o.give_up_after - (time.time() - last_frame_wall)
+            open_timeout = max(0.1, min(open_timeout, left))
         if self.source == "-":
             url = "pipe:0"
         elif is_followable_file(self.source):
@@ -200,7 +205,7 @@ class LiveSource:
                             "buffer_size": str(8 << 20)})
         try:
             return av.open(url, mode="r", format=o.input_format, options=options,
-                           timeout=(o.open_timeout, read_timeout))
+                           timeout=(open_timeout, read_timeout))
         except (av.error.FFmpegError, OSError) as e:
             raise LiveInputError(f"{self.source}: cannot open: {_short(e)}") from None
 
@@ -212,7 +217,7 @@ class LiveSource:
         gap: Gap | None = None
         while not self._stop.is_set():
             try:
-                container = self._open()
+                container = self._open(last_frame_wall if self._runs else None)
             except LiveInputError as e:
                 if not self._may_retry(last_frame_wall):
                     if self._runs == 0:
