@@ -174,15 +174,11 @@ class LiveAnalysis:
         # on its first cut, so load before the first frame is read.
         getattr(detector, "model", None)
         self.shot_stage._spare = detector
-        last_end_wall: float | None = None
         for item in self.source:
             if isinstance(item, Gap):
                 self._gap(item)
-                continue
-            if last_end_wall is not None:
-                self._time_offset += max(0.0, item.wall_start - last_end_wall)
-            self._run(item)
-            last_end_wall = time.time()
+            else:
+                self._run(item)
         self.summary.dropped = self.source.dropped
         self._emit("stop", first_frame=0, last_frame=max(0, self._frame_offset - 1),
                    start_time=0.0, end_time=round(self._time_offset, 6),
@@ -199,6 +195,7 @@ class LiveAnalysis:
                             confidence=1.0, seconds=round(gap.seconds, 3),
                             dropped_frames=self.source.dropped)
         self._gaps_of_segment.append(record)
+        self._time_offset += gap.seconds  # stream time goes on through the gap
 
     def _run(self, run: LiveRun) -> None:
         """One run: the shot stage over its frames, events as they become final, segments."""
@@ -224,14 +221,7 @@ class LiveAnalysis:
         frames.batch_size = self.watch.batch_frames
         stream = _RunStream(frames, run)
         chunk = Chunk(path=self.source.source, number=0, start=0, stop=None, span=None)
-        so_far: ChunkSoFar | None = None
-
-        def observe(batch: FrameBatch, seen: ChunkSoFar) -> None:
-            nonlocal so_far
-            so_far = seen
-            on_batch(batch, seen)
-
-        result = self.shot_stage(chunk, stream=stream, on_batch=observe)
+        result = self.shot_stage(chunk, stream=stream, on_batch=on_batch)
         final = ChunkSoFar(result.transitions, result.shots, result.values,
                            measured_until=result.frame_count)
         state.duration = result.duration

@@ -83,7 +83,7 @@ def _checked_source(state: AppState, source: str) -> str:
 
 
 @router.post("/streams", status_code=201, response_model=StreamOut,
-             responses={**_ERRORS, 429: {"model": ErrorBody}},
+             responses={**_ERRORS, 400: {"model": ErrorBody}, 429: {"model": ErrorBody}},
              summary="Start watching a live input")
 def start_stream(request: Request, body: StreamIn,
                  _: Annotated[Principal, Depends(submit)]) -> dict[str, Any]:

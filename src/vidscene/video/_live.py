@@ -108,6 +108,8 @@ class LiveRun:
     """Arrival time of each frame taken so far, in order, from frame ``arrivals_from`` of the
     run (a consumer may forget the oldest: :meth:`forget`)."""
     arrivals_from: int = 0
+    last_arrival: float = 0.0
+    """When the newest frame arrived (kept when older arrival times are forgotten)."""
     audio: AudioLevels | None = None
     """The input's audio levels, timed from this run's first frame (``None``: no audio)."""
     end_reason: str = ""
@@ -133,6 +135,7 @@ class LiveRun:
                 self.end_reason = value
                 return
             self.arrivals.append(arrival)
+            self.last_arrival = arrival
             yield value
 
 
@@ -237,7 +240,9 @@ class LiveSource:
                     yield run
                     last_frame_wall = time.time()
                     wait = o.backoff[0]
-                    gap = Gap(run.number, run.end_reason or "ended", last_frame_wall)
+                    # The gap begins where the run's last frame would have ended.
+                    gap = Gap(run.number, run.end_reason or "ended",
+                              (run.last_arrival or last_frame_wall) + 1.0 / run.fps)
             finally:
                 container.close()
             ended = gap is not None and gap.reason == "ended"
