@@ -216,7 +216,13 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
             rate_rows.append([f"{label} at {float(rate):g}× real time ({25 * float(rate):g} "
                               "frames/s)", f"{m['frames']:,} of {r['frames']:,}",
                               m["dropped_frames"], f"{m['cpu_cores']:.2f}",
-                              "highest with every frame" if float(rate) == best else ""])
+                              ("every frame at the highest rate tried"
+                               if best == max(RATES) else "highest with every frame")
+                              if float(rate) == best else ""])
+    sending = "; ".join(
+        f"{label}: " + ", ".join(f"{m['send_s']:.1f} s at {float(rate):g}×"
+                                 for rate, m in r["rates"].items())
+        for label, r in results.items())
     agree_rows = [[label, r["agreement"]["file"], r["agreement"]["live"],
                    r["agreement"]["matched"], "yes" if r["agreement"]["identical"] else "no",
                    r["dropped_at_real_time"]] for label, r in results.items()]
@@ -234,8 +240,9 @@ def markdown(results: dict[str, Any], info: dict[str, Any]) -> str:
         _report.table(["stream", "file transitions", "live transitions", "matched",
                        "identical", "dropped frames"], agree_rows),
         "Input rate (frames the watcher analysed, those it dropped because it was behind, and "
-        "the CPU cores it used while the input ran; frames lost on the way, as UDP may lose "
-        "them in a burst, are neither analysed nor counted as dropped):",
+        "the CPU cores it used while the input ran, from /proc; frames lost on the way, as UDP "
+        "may lose them in a burst, are neither analysed nor counted as dropped). The sender "
+        "took " + sending + ":",
         _report.table(["input", "frames analysed", "dropped frames", "CPU cores", ""],
                       rate_rows),
     ])

@@ -374,3 +374,19 @@ def test_scenes_are_reported_while_the_segment_is_open_and_tile_it(demo_video: P
         assert b["first_frame"] == a["last_frame"] + 1
     shots = {e["first_frame"] for e in events if e["event"] == "shot"}
     assert all(e["first_frame"] in shots for e in scenes)
+
+
+def test_a_pipe_on_stdin_is_read_to_its_end(synthetic_video: SyntheticVideo,
+                                            tmp_path: Path) -> None:
+    assert FFMPEG is not None
+    video, truth = synthetic_video("live", seed=3, **LIVE_VIDEO)
+    with started(sender(video, "pipe:1", "-f", "mpegts"), stdout=subprocess.PIPE) as send:
+        proc = subprocess.run([*WATCH, "-", "--jsonl", str(tmp_path / "events.jsonl"),
+                               "--db", "none"], stdin=send.stdout, capture_output=True,
+                              text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = events_of((tmp_path / "events.jsonl").read_text())
+    assert_same_transitions(live_transitions(events), file_transitions(video))
+    stop = events[-1]
+    assert stop["event"] == "stop" and stop["frames"] == truth.frame_count
+    assert stop["gaps"] == 0 and stop["runs"] == 1
