@@ -390,3 +390,22 @@ def test_a_pipe_on_stdin_is_read_to_its_end(synthetic_video: SyntheticVideo,
     stop = events[-1]
     assert stop["event"] == "stop" and stop["frames"] == truth.frame_count
     assert stop["gaps"] == 0 and stop["runs"] == 1
+
+
+def test_a_sender_that_starts_with_the_watcher_loses_no_frame(
+        synthetic_video: SyntheticVideo) -> None:
+    video, truth = synthetic_video("live", seed=3, **LIVE_VIDEO)
+    url = f"udp://127.0.0.1:{free_udp_port()}"
+    with started([*WATCH, url, "--jsonl", "-", "--db", "none", "--read-timeout", "1.5",
+                  "--give-up-after", "2", "--open-timeout", "30"],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) as watch:
+        time.sleep(0.8)  # the socket is open (~0.4 s here); the models are still loading
+        with started(sender(video, url, "-f", "mpegts")) as send:
+            assert send.wait(timeout=120) == 0
+        out, err = watch.communicate(timeout=120)
+    assert watch.returncode == 0, err[-2000:]
+    events = events_of(out)
+    stop = events[-1]
+    assert stop["event"] == "stop" and stop["frames"] == truth.frame_count
+    assert stop["dropped_frames"] == 0
+    assert_same_transitions(live_transitions(events), file_transitions(video))

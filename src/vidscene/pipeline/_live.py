@@ -146,6 +146,7 @@ class LiveAnalysis:
         self._time_offset = 0.0
         self._segment_number = 0
         self._detector = self.settings.detector
+        self._started = False
         self._alerts_of_segment: list[dict[str, Any]] = []
         self._gaps_of_segment: list[dict[str, Any]] = []
 
@@ -163,22 +164,35 @@ class LiveAnalysis:
 
     # -- the watch ---------------------------------------------------------------------------
     def run(self) -> LiveSummary:
-        self.shot_stage.setup()
-        self.scene_stage.warm_up()
-        detector = self.shot_stage.new_detector()
-        lookahead = getattr(detector, "lookahead_frames", None)
-        self._detector = detector.describe()
-        self._emit("start", source=self.source.source, detector=self._detector,
-                   lookahead_frames=lookahead)
-        # A file analysis decodes while the model loads; a live input must not wait for it
-        # on its first cut, so load before the first frame is read.
-        getattr(detector, "model", None)
-        self.shot_stage._spare = detector
-        for item in self.source:
-            if isinstance(item, Gap):
-                self._gap(item)
-            else:
-                self._run(item)
+        # The input is opened at once (a UDP sender that starts with the watcher must not
+        # lose its first packets while PyTorch loads); the models load meanwhile, and until
+        # they are ready the input waits in its buffers instead of being dropped.
+        self.source.hold_drops()
+        failure: list[BaseException] = []
+
+        def prepare() -> None:
+            try:
+                self._prepare()
+            except BaseException as e:  # re-raised on the watch's thread
+                failure.append(e)
+
+        preparing = threading.Thread(target=prepare, name="vidscene-live-setup")
+        preparing.start()
+        try:
+            for item in self.source:
+                if preparing.is_alive() or not self._started:
+                    preparing.join()
+                    if failure:
+                        raise failure[0]
+                    self.source.release_drops()
+                if isinstance(item, Gap):
+                    self._gap(item)
+                else:
+                    self._run(item)
+        finally:
+            preparing.join()
+        if failure:
+            raise failure[0]
         self.summary.dropped = self.source.dropped
         self._emit("stop", first_frame=0, last_frame=max(0, self._frame_offset - 1),
                    start_time=0.0, end_time=round(self._time_offset, 6),
@@ -186,6 +200,18 @@ class LiveAnalysis:
                    runs=self.summary.runs, gaps=self.summary.gaps,
                    segments=self.summary.segments)
         return self.summary
+
+    def _prepare(self) -> None:
+        """Load the stages' models and the detector's weights; then say the watch started."""
+        self.shot_stage.setup()
+        self.scene_stage.warm_up()
+        detector = self.shot_stage.new_detector()
+        getattr(detector, "model", None)  # a live input's first cut must not wait for it
+        self._detector = detector.describe()
+        self.shot_stage._spare = detector
+        self._emit("start", source=self.source.source, detector=self._detector,
+                   lookahead_frames=getattr(detector, "lookahead_frames", None))
+        self._started = True
 
     def _gap(self, gap: Gap) -> None:
         self.summary.gaps += 1

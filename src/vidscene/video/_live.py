@@ -166,6 +166,17 @@ class LiveSource:
         """Frames decoded but dropped because the analysis was behind (all runs)."""
         self._stop = threading.Event()
         self._runs = 0
+        self._may_drop = threading.Event()
+        self._may_drop.set()
+
+    def hold_drops(self) -> None:
+        """Queue every frame without dropping until :meth:`release_drops`: while the reader
+        is still starting (loading its models), the input waits in the socket's and FFmpeg's
+        buffers rather than being lost."""
+        self._may_drop.clear()
+
+    def release_drops(self) -> None:
+        self._may_drop.set()
 
     def stop(self) -> None:
         """End after the frames already queued (safe from a signal handler)."""
@@ -318,7 +329,7 @@ class LiveSource:
                             items.put(("split", "timestamp jump", now))  # never dropped
                     if frame.pts is not None:
                         last_pts = frame.pts
-                    if not drop:
+                    if not drop or not self._may_drop.is_set():
                         items.put(("frame", frame, now))
                         continue
                     try:
