@@ -91,10 +91,11 @@ def test_udp_stream_gives_the_file_analysis_transitions_within_the_latency_bound
     assert any(kind != "cut" for *_, kind in expected)  # a gradual transition is in the test
     port = free_udp_port()
     url = f"udp://127.0.0.1:{port}"
+    # The open times out (nobody sends yet) and is retried at once, with no gap reported.
     with started([*WATCH, url, "--jsonl", "-", "--db", str(tmp_path / "live.db"),
-                  "--read-timeout", "1.5", "--give-up-after", "2", "--open-timeout", "30"],
+                  "--read-timeout", "1.5", "--give-up-after", "5", "--open-timeout", "0.7"],
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) as watch:
-        time.sleep(3.0)  # the watcher is listening (its model loads first)
+        time.sleep(3.0)  # the models are loaded and the watcher listens
         with started(sender(video, url, "-f", "mpegts")) as send:
             assert send.wait(timeout=120) == 0
         out, err = watch.communicate(timeout=120)
@@ -104,6 +105,7 @@ def test_udp_stream_gives_the_file_analysis_transitions_within_the_latency_bound
     start = next(e for e in events if e["event"] == "start")
     stop = next(e for e in events if e["event"] == "stop")
     assert stop["dropped_frames"] == 0 and stop["frames"] == truth.frame_count
+    assert stop["gaps"] == 0 and not [e for e in events if e["event"] == "gap"]
     # Latency: from a frame's arrival to its cut's report, for cuts whose look-ahead frames
     # were sent (the last ones wait for the input to end). Bound: look-ahead + 1 s, with a
     # second of slack for a shared test machine (the benchmark measures the distribution).

@@ -77,7 +77,7 @@ def watch_cmd(
         "--open-timeout", min=0.1, help="Seconds to wait for the input to start.")] = 10.0,
     give_up_after: Annotated[float, typer.Option(
         "--give-up-after", min=0.0, help="Exit after this many seconds without a frame "
-        "(0: keep trying).")] = 0.0,
+        "(before the first one: since the start; 0: keep trying).")] = 0.0,
     reconnect: Annotated[bool, typer.Option(
         "--reconnect/--no-reconnect", help="Open the input again when it stalls or ends.")
     ] = True,

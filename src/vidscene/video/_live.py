@@ -230,6 +230,7 @@ class LiveSource:
         last_frame_wall = time.time()
         gap: Gap | None = None
         while not self._stop.is_set():
+            opening = time.monotonic()
             try:
                 container = self._open(last_frame_wall if self._runs else None)
             except LiveInputError as e:
@@ -237,10 +238,14 @@ class LiveSource:
                     if self._runs == 0:
                         raise
                     return
-                if gap is None:
+                if gap is None and self._runs:  # nothing is lost before the first frame
                     gap = Gap(self._runs - 1, f"error: {e}", time.time())
-                self._stop.wait(wait)
-                wait = min(wait * 2, o.backoff[1])
+                # An input that failed at once is backed off from; one that only had nothing
+                # to say within the open timeout (a UDP port no one sends to yet) is listened
+                # to again at once: while no socket is open, its packets would be lost.
+                if time.monotonic() - opening < 0.9 * o.open_timeout:
+                    self._stop.wait(wait)
+                    wait = min(wait * 2, o.backoff[1])
                 continue
             try:
                 for run in self._connection_runs(container):
@@ -261,9 +266,7 @@ class LiveSource:
                     self.source, o.input_format)):
                 break  # a playlist or file that ended cleanly has ended for good
             self._stop.wait(wait)
-        if gap is not None and self._runs:
-            gap.wall_end = time.time()
-            # The input ended for good: the last "gap" is its end, not a loss inside it.
+        # A gap still open here is the input's end, not a loss inside it: not reported.
 
     def _may_retry(self, last_frame_wall: float) -> bool:
         o = self.options
