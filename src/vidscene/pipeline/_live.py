@@ -140,7 +140,6 @@ class LiveAnalysis:
         self.shot_stage = ShotStage(self.settings, resources)
         self.scene_stage = SceneStage(self.settings, resources)
         self.summary = LiveSummary(self.stream_id)
-        self._cues = attrs.create_attributes(["cues"])[0]
         self._lock = threading.Lock()
         self._frame_offset = 0
         self._time_offset = 0.0
@@ -235,7 +234,7 @@ class LiveAnalysis:
             state.add_times(batch.times)
             self._new_transitions(state, so_far)
             self._new_shots(state, so_far, final=False)
-            self._alerts(state, batch, alarms)
+            self._alerts(state, batch, so_far, alarms)
             if state.last_time() - state.scenes_looked >= self.watch.scene_every:
                 state.scenes_looked = state.last_time()
                 self._final_scenes(state, so_far)
@@ -277,7 +276,8 @@ class LiveAnalysis:
             now = time.time()
             arrived = state.run.arrival(t.last_frame)
             latency = round(now - arrived, 3) if arrived is not None else None
-            self.summary.latencies.setdefault(t.type, []).append(latency or 0.0)
+            if latency is not None:
+                self.summary.latencies.setdefault(t.type, []).append(latency)
             self._emit("transition", **state.span(t.first_frame, t.last_frame + 1),
                        type=t.type, confidence=round(t.confidence, 4), latency_s=latency)
 
@@ -301,14 +301,19 @@ class LiveAnalysis:
                        keyframes=[state.frame_offset + k for k in c.keyframes],
                        attributes=shot.attributes)
 
-    def _alerts(self, state: _RunState, batch: FrameBatch, alarms: list[_Alarm]) -> None:
-        flags = self._cues.measure_frames(batch.tiny, state.previous_tiny)
-        state.previous_tiny = batch.tiny[-1]
+    def _alerts(self, state: _RunState, batch: FrameBatch, so_far: ChunkSoFar,
+                alarms: list[_Alarm]) -> None:
+        """Picture alerts from the flags the ``cues`` attribute measured on this batch's
+        frames (it runs on every frame, in the stage), silence from the input's audio."""
+        cues = so_far.values.get("cues", [])
+        first = len(cues)
+        while first > 0 and cues[first - 1][0] >= batch.start:
+            first -= 1
         black, frozen, silence = alarms
-        for i, f in enumerate(flags):
-            frame = batch.start + i
-            self._check(state, black, bool(f & _BLACK), frame, float(batch.times[i]))
-            self._check(state, frozen, bool(f & _FROZEN), frame, float(batch.times[i]))
+        for frame, f in cues[first:]:
+            t = float(batch.times[frame - batch.start])
+            self._check(state, black, bool(f & _BLACK), frame, t)
+            self._check(state, frozen, bool(f & _FROZEN), frame, t)
         if state.run.audio is not None:
             for t, d, level in state.run.audio.drain():
                 quiet = level < self.watch.silence_dbfs
@@ -459,7 +464,6 @@ class _RunState:
         self.scenes_until = 0
         """Scenes are reported up to this run frame (they tile the run from its start)."""
         self.scenes_looked = 0.0
-        self.previous_tiny: np.ndarray | None = None
         self.duration = 0.0
         self._dropped_batches = 0
 
