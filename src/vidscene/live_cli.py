@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from vidscene.errors import VidsceneError
+from vidscene.jobs_cli import fail as _fail
 
 __all__ = ["WATCH_HELP", "watch_cmd"]
 
@@ -162,8 +163,3 @@ def _writer(out: IO[str] | None) -> Any:
             out.write(json.dumps(event, ensure_ascii=False) + "\n")
             out.flush()  # a line is worth nothing to a monitor until it is out
     return write
-
-
-def _fail(message: str, code: int) -> None:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)

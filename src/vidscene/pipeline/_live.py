@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,7 +77,7 @@ def live_settings(settings: AnalyzeSettings) -> AnalyzeSettings:
     names = [a.name for a in chosen if not a.audio]
     if "cues" not in names:
         names.append("cues")
-    return AnalyzeSettings(**{**settings.to_dict(), "attributes": tuple(names)})
+    return replace(settings, attributes=tuple(names))
 
 
 def utc(wall: float) -> str:
@@ -106,7 +106,6 @@ class LiveSummary:
     runs: int = 0
     gaps: int = 0
     segments: list[str] = field(default_factory=list)
-    latencies: dict[str, list[float]] = field(default_factory=dict)
 
 
 class _RunStream:
@@ -276,8 +275,6 @@ class LiveAnalysis:
             now = time.time()
             arrived = state.run.arrival(t.last_frame)
             latency = round(now - arrived, 3) if arrived is not None else None
-            if latency is not None:
-                self.summary.latencies.setdefault(t.type, []).append(latency)
             self._emit("transition", **state.span(t.first_frame, t.last_frame + 1),
                        type=t.type, confidence=round(t.confidence, 4), latency_s=latency)
 
@@ -437,7 +434,7 @@ class LiveAnalysis:
                    confidence=1.0, id=stored, segment=number, started_at=utc(wall0),
                    shots=len(analysis.shots), scenes=len(analysis.scenes))
         # Forget what is stored: an all-day watch holds one segment at a time.
-        del so_far.closed[:len([c for c in so_far.closed if c.end <= end])]
+        del so_far.closed[:len(shots)]  # older ones went with earlier segments
         state.shots_pruned += len(shots)
         for vs in so_far.values.values():
             keep = next((i for i, (f, _) in enumerate(vs) if f >= end), len(vs))

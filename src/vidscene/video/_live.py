@@ -182,10 +182,6 @@ class LiveSource:
         """End after the frames already queued (safe from a signal handler)."""
         self._stop.set()
 
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
     # -- opening -----------------------------------------------------------------------------
     def _open(self, last_frame_wall: float | None = None) -> av.container.InputContainer:
         o = self.options
