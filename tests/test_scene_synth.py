@@ -56,3 +56,57 @@ def test_bad_recipes_are_config_errors(clips_dir: Path) -> None:
         SceneFilmRecipe(return_p=1.5)
     with pytest.raises(ConfigError, match="two clips"):
         plan_scene_film(seed=0, clips=[clips_dir / "cup.mp4"])
+
+
+# -- long films ----------------------------------------------------------------------------------
+
+
+FILM_CLIPS = ("box.mp4", "cup.mp4", "tree.avi", "vtest.avi", "cockatoo.mp4")
+
+
+def test_long_films_have_a_films_scene_structure(clips_dir: Path) -> None:
+    from vidscene.train.scene_synth import FilmRecipe, plan_film
+
+    clips = [clips_dir / c for c in FILM_CLIPS]
+    for seed in range(3):
+        plan = plan_film(seed=seed, clips=clips)
+        scenes: dict[int, list[int]] = {}
+        for shot in plan:
+            scenes.setdefault(shot.scene, []).append(shot.length)
+        assert [s.scene for s in plan] == sorted(s.scene for s in plan)
+        assert sum(s.length for s in plan) >= 600 * 25  # at least ten minutes
+        assert len(scenes) >= 12
+        story = [sid for sid in scenes if not any(n.type in ("title", "credits")
+                                                  for s in plan if s.scene == sid
+                                                  for n in s.negatives)]
+        assert all(3 <= len(scenes[sid]) <= 40 for sid in story)
+        # Titles and credits, when there, are one scene of several shots each.
+        for kind in ("title", "credits"):
+            ids = {s.scene for s in plan for n in s.negatives if n.type == kind}
+            assert len(ids) <= 1
+            if ids:
+                assert 2 <= len(scenes[ids.pop()]) <= 5
+        # Cutaways: some scene holds a shot of another clip between shots of its own.
+        mixed = [sid for sid in story
+                 if len({s.source.path for s in plan if s.scene == sid}) > 1]
+        assert mixed or seed  # at least the first film has one
+    kinds = {s.transition for seed in range(3) for s in plan_film(seed=seed, clips=clips)}
+    assert {"cut", "dissolve", "fade"} <= kinds
+    a = plan_film(seed=5, clips=clips)
+    b = plan_film(seed=5, clips=clips)
+    assert [(s.length, s.transition, s.scene, s.source.path) for s in a] == [
+        (s.length, s.transition, s.scene, s.source.path) for s in b]
+    short = plan_film(seed=1, clips=clips, recipe=FilmRecipe(min_seconds=60, min_scenes=3,
+                                                             titles_p=0, credits_p=0))
+    assert 3 <= len({s.scene for s in short}) < 12
+
+
+def test_bad_film_recipes_are_config_errors(clips_dir: Path) -> None:
+    from vidscene.train.scene_synth import FilmRecipe, plan_film
+
+    with pytest.raises(ConfigError):
+        FilmRecipe(insert_p=2.0)
+    with pytest.raises(ConfigError):
+        FilmRecipe(scene_seconds=(10.0, 0.5, 20.0, 30.0))
+    with pytest.raises(ConfigError, match="three clips"):
+        plan_film(seed=0, clips=[clips_dir / "cup.mp4", clips_dir / "box.mp4"])

@@ -169,6 +169,60 @@ def test_dialogue_scenes_alternate_between_two_places_within_one_scene() -> None
     assert all(not a & b for a, b in zip(sets, sets[1:], strict=False))
 
 
+def test_film_windows_have_long_scenes_cutaways_and_telling_transitions() -> None:
+    bank = sd.build_bank(tiny_places(8), [30] * 8, seed=2, image_size=(16, 9))
+    rng = np.random.default_rng(4)
+    lengths: list[int] = []
+    cutaways = 0
+    at_change: list[str] = []
+    inside: list[str] = []
+    for _ in range(40):
+        w = sd.sample_window(bank, bank.shots_of_place(), 60, rng, dialogue=0.0,
+                             style=sd.FILM_STYLE)
+        assert w.transition is not None and w.transition_seconds is not None
+        assert len(w.transition) == len(w.shots) == len(w.ends)
+        kinds = [sd.TRANSITION_KINDS[t] for t in w.transition]
+        assert all((k == "cut") == (sec == 0) for k, sec in zip(kinds, w.transition_seconds,
+                                                                  strict=True))
+        places = bank.place[w.shots]
+        bounds = [0, *(np.flatnonzero(w.ends[:-1]) + 1).tolist(), len(w.shots)]
+        lengths += [b - a for a, b in zip(bounds[1:-2], bounds[2:-1], strict=False)]
+        for i in range(1, len(w.shots)):
+            (at_change if w.ends[i - 1] else inside).append(kinds[i])
+            if 0 < i < len(w.shots) - 1 and not w.ends[i - 1] and not w.ends[i]:
+                cutaways += places[i] != places[i - 1] and places[i - 1] == places[i + 1]
+    assert min(lengths) >= 1 and np.mean(np.array(lengths) >= 3) > 0.9
+    assert max(lengths) > 12  # long scenes happen
+    assert cutaways > 0
+    share = {k: (at_change.count(k) / len(at_change), inside.count(k) / len(inside))
+             for k in ("fade", "dissolve")}
+    assert all(change > 3 * within for change, within in share.values())
+    # The first model's material: cuts only, no transition inputs.
+    w = sd.sample_window(bank, bank.shots_of_place(), 20, rng)
+    assert w.transition is None
+
+
+def test_transition_inputs_start_silent_and_then_count() -> None:
+    from vidscene.nn.scene_transformer import transition_features
+
+    features = transition_features([None, "cut", "fade", "dissolve", "wipe"],
+                                   [0.0, 0.0, 0.8, 3.5, 0.4])
+    assert np.allclose(features, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0.8],
+                                  [1, 0, 0, 2.0], [0, 0, 1, 0.4]])
+    plain = small_model()
+    wide = small_model(transitions=True)
+    missing, unexpected = wide.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and sorted(missing) == ["transition.bias", "transition.weight"]
+    args = inputs(2, 6, 2)
+    trans = torch.zeros(2, 6, 4)
+    trans[:, 3, 1] = 1.0  # shot 3 is entered by a fade
+    with torch.inference_mode():
+        assert torch.allclose(plain(*args), wide(*args, trans))
+        torch.nn.init.normal_(wide.transition.weight)
+        assert not torch.allclose(plain(*args), wide(*args, trans))
+        assert torch.allclose(plain(*args), wide(*args, torch.zeros(2, 6, 4)), atol=1e-6)
+
+
 # -- training ----------------------------------------------------------------------------------
 
 
@@ -190,9 +244,20 @@ def test_train_scenes_writes_a_loadable_model_with_a_card(tmp_path: Path) -> Non
     assert [c["step"] for c in card["validation"]["curve"]] == [2, 4]
     assert 0.0 <= result["place_retrieval"] <= 1.0
     assert "best step" in out.with_suffix(".md").read_text()
-    # The banks are cached: a second run reuses them (same files, not rebuilt).
-    banks = sorted(p.name for p in (tmp_path / "data").iterdir())
-    assert len(banks) == 2
+    # The banks and the cross-fitted embeddings are cached: a second run reuses them.
+    cached = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert len(cached) == 3 and sum(n.startswith("scene-crossfit-") for n in cached) == 1
+    decoder = card["decoder"]
+    assert card["threshold"] == decoder["threshold"]
+    assert decoder["prior"]["log_seconds_scale"] > 0 and 0 <= decoder["prior"]["weight"]
+    assert len(decoder["calibration"]["grid"]) == 35
+    again = train_scenes(out=tmp_path / "again.safetensors", data_dir=tmp_path / "data",
+                         clips_dir=None, cfg=cfg, progress=False, command="test",
+                         model_config={"encoder_channels": [8, 8], "d_model": 16,
+                                       "heads": 2, "ff": 16, "layers": 1, "window": 8,
+                                       "embed_dim": 8})
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == cached
+    assert again["best"] == result["best"]
 
 
 def test_supcon_loss_prefers_grouped_embeddings() -> None:
@@ -270,8 +335,27 @@ def test_embedder_prepares_and_embeds(weights: Path) -> None:
 @pytest.mark.skipif(not DEFAULT_SCENE_WEIGHTS.is_file(), reason="shipped weights not built")
 def test_shipped_weights_are_a_scene_transformer() -> None:
     seg = create_segmenter("transformer")
-    assert seg.describe().startswith("transformer (scene-transformer-v1")
+    assert seg.describe().startswith("transformer (scene-transformer-v2")
     assert 0.0 < seg.threshold < 1.0
+    assert seg.model().config.transitions and seg.prior is not None
+    assert TransformerSegmenter(prior_weight=0).prior.weight == 0  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="prior weight"):
+        TransformerSegmenter(prior_weight=-1)
+
+
+def test_shots_tell_the_segmenter_how_they_are_entered() -> None:
+    from vidscene.analysis import Transition
+    from vidscene.scenes._transformer import shot_transitions
+
+    shots = make_shots([2.0, 2.0, 2.0, 2.0])
+    shots[1].transition_in = Transition("cut", shots[1].start_frame, shots[1].start_frame, 1.0)
+    # A fade over 20 frames (0.8 s at the test's 25 fps), a dissolve over 10.
+    shots[2].transition_in = Transition("fade", shots[2].start_frame - 10,
+                                        shots[2].start_frame + 9, 0.9)
+    shots[3].transition_in = Transition("dissolve", shots[3].start_frame - 5,
+                                        shots[3].start_frame + 4, 0.9)
+    features = shot_transitions(shots)
+    assert np.allclose(features, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0.8], [1, 0, 0, 0.4]])
 
 
 # -- pipeline ----------------------------------------------------------------------------------
@@ -305,6 +389,31 @@ def test_classic_segmenters_need_no_keyframe_embeddings(synthetic_video: Any) ->
 
 
 # -- command line ------------------------------------------------------------------------------
+
+
+def test_train_scenes_from_saved_weights_keeps_the_encoder(tmp_path: Path) -> None:
+    from vidscene.train.scenes_train import SceneTrainConfig, train_scenes
+
+    start = small_model()
+    first = tmp_path / "start.safetensors"
+    save_model(start, first, {"threshold": 0.5})
+    cfg = SceneTrainConfig(procedural_places=6, procedural_shots=4, val_procedural_places=3,
+                           encoder_steps=2, places_per_batch=4, scene_steps=2,
+                           windows_per_batch=4, validate_every=2, val_windows=4, val_films=2)
+    out = tmp_path / "next.safetensors"
+    train_scenes(out=out, data_dir=tmp_path / "data", clips_dir=None, cfg=cfg, progress=False,
+                 model_config={"transitions": True}, init_weights=first)
+    model, card = load_model(out)
+    assert isinstance(model, SceneTransformer) and model.config.transitions
+    assert card["init_weights"] == "start.safetensors"
+    for name, value in start.encoder.state_dict().items():
+        assert torch.equal(model.encoder.state_dict()[name], value)
+    seg = TransformerSegmenter(out)
+    assert seg.prior is not None and seg.threshold == card["decoder"]["threshold"]
+    assert "scene prior weight" in seg.describe() or card["decoder"]["prior"]["weight"] == 0
+    with pytest.raises(ConfigError, match="no such model file"):
+        train_scenes(out=out, data_dir=tmp_path / "data", clips_dir=None, cfg=cfg,
+                     progress=False, init_weights=tmp_path / "absent.safetensors")
 
 
 def test_cli_train_scenes_on_tiny_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

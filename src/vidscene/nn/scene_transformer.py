@@ -38,6 +38,7 @@ Design choices and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -50,7 +51,11 @@ from vidscene.errors import ConfigError
 from vidscene.nn._config import ModelConfig
 from vidscene.nn._registry import register_model
 
-__all__ = ["KeyframeEncoder", "SceneTransformer", "SceneTransformerConfig"]
+__all__ = ["TRANSITION_FEATURES", "KeyframeEncoder", "SceneTransformer",
+           "SceneTransformerConfig", "transition_features"]
+
+TRANSITION_FEATURES = ("dissolve", "fade", "wipe", "seconds")
+"""Per-shot transition inputs (see ``SceneTransformerConfig.transitions``)."""
 
 _PRIOR = 0.2
 """Roughly the share of shots that end a scene: the head's bias starts there."""
@@ -85,6 +90,12 @@ class SceneTransformerConfig(ModelConfig):
     shots (see the module docstring)."""
     groups: int = 8
     """GroupNorm groups in the encoder (batch-independent: training and inference agree)."""
+    transitions: bool = False
+    """Also tell each shot token how the shot is entered: dissolve, fade or wipe (a cut is
+    none of them) and the transition's length in seconds (:data:`TRANSITION_FEATURES`). A fade
+    is strong evidence of a scene change but no proof; the model learns how strong. The
+    projection starts at zero, so a model widened from one without it (``widen_from``)
+    predicts exactly as before until trained."""
 
     def __post_init__(self) -> None:
         for name in ("image_size", "encoder_channels", "offsets"):
@@ -174,6 +185,10 @@ class SceneTransformer(nn.Module):
         n_sim = 2 * len(config.offsets) * 4
         self.similarity = nn.Sequential(nn.Linear(n_sim, d), nn.GELU(), nn.Linear(d, d))
         self.duration = nn.Linear(2, d)
+        if config.transitions:
+            self.transition = nn.Linear(len(TRANSITION_FEATURES), d)
+            nn.init.zeros_(self.transition.weight)
+            nn.init.zeros_(self.transition.bias)
         self.position = nn.Parameter(torch.zeros(config.window, d))
         layer = nn.TransformerEncoderLayer(d, config.heads, config.ff, config.dropout,
                                            activation="gelu", batch_first=True, norm_first=True)
@@ -212,14 +227,16 @@ class SceneTransformer(nn.Module):
         return torch.stack(feats, dim=-1)
 
     def forward(self, keyframes: Tensor, kmask: Tensor, durations: Tensor,
-                descriptors: Tensor) -> Tensor:
+                descriptors: Tensor, transitions: Tensor | None = None) -> Tensor:
         """Scene-end logits ``(B, S)``.
 
         ``keyframes`` ``(B, S, K, D)`` embeddings (unit rows), ``kmask`` ``(B, S, K)`` bool
         (which keyframes exist; a shot with none is padding), ``durations`` ``(B, S)`` shot
         lengths in seconds, ``descriptors`` ``(B, S, d)`` each shot's hand-made descriptor
         mean (:func:`vidscene.keyframes.shot_embedding`, the classic segmenters' input: a
-        training-free look that keeps working on footage unlike the training material).
+        training-free look that keeps working on footage unlike the training material),
+        ``transitions`` ``(B, S, 4)`` how each shot is entered (:data:`TRANSITION_FEATURES`;
+        ignored unless ``config.transitions``; ``None``: every shot entered by a cut).
         ``S`` may be anything up to ``config.window``."""
         b, s, k, _ = keyframes.shape
         if s > self.config.window:
@@ -242,11 +259,24 @@ class SceneTransformer(nn.Module):
         masked = torch.where(valid, log_s, torch.full_like(log_s, float("nan")))
         median = torch.nanmedian(masked, dim=1, keepdim=True).values.nan_to_num(0.0)
         token = token + self.duration(torch.stack([log_s / 3.0, log_s - median], dim=-1))
+        if self.config.transitions and transitions is not None:
+            token = token + self.transition(transitions.float())
         token = token + self.position[:s]
         hidden = self.norm(self.context(token, src_key_padding_mask=~valid))
         following = torch.cat([hidden[:, 1:], torch.zeros_like(hidden[:, :1])], dim=1)
         logits = self.head(torch.cat([hidden, following], dim=-1)).squeeze(-1)
         return logits.masked_fill(~valid, -1e4)
+
+
+def transition_features(kinds: Sequence[str | None], seconds: Sequence[float]) -> np.ndarray:
+    """``(S, 4)`` transition inputs: how each shot is entered (``None`` or ``"cut"``: by a cut,
+    as the first shot of a video is) and how long that takes."""
+    out = np.zeros((len(kinds), len(TRANSITION_FEATURES)), np.float32)
+    for i, (kind, length) in enumerate(zip(kinds, seconds, strict=True)):
+        if kind in TRANSITION_FEATURES[:3]:
+            out[i, TRANSITION_FEATURES.index(kind)] = 1.0
+            out[i, 3] = min(max(float(length), 0.0), 2.0)
+    return out
 
 
 @register_model("scene-transformer")

@@ -7,7 +7,12 @@ of ``window`` shots that overlap by half; every gap between two shots gets the p
 a scene ends there, averaged over the windows that see it with weights that favour the middle of
 a window (where the model sees context on both sides). A window's last shot is never trusted:
 whether a scene ends after it depends on the shot that comes next, which that window does not
-see. A scene ends wherever the probability reaches ``threshold``.
+see. With ``transitions`` in the model's config, each shot also tells how it is entered (the
+detector's transition type and length). The segmentation is then chosen whole
+(:func:`~vidscene.scenes.decode_scenes`): boundaries where the evidence is, under the scene
+prior of the model card (scene length and the share of one-shot scenes, learnt from the
+training material), so a short shot between two likely boundaries joins a neighbour instead of
+becoming a scene. A card without a prior (v1) decodes by the threshold alone.
 
 Confidence of a scene: the least certain of its two ends (the probability at the gap that opens
 it and at the gap that closes it; 1 at the video's start and end) and of its inside (one minus
@@ -17,6 +22,7 @@ reported as uncertain as its shakiest edge.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,11 +39,13 @@ from vidscene.scenes._base import (
     check_embeddings,
     scenes_from_bounds,
 )
+from vidscene.scenes._decode import ScenePrior, decode_scenes
 
-__all__ = ["DEFAULT_SCENE_WEIGHTS", "TransformerSegmenter"]
+__all__ = ["DEFAULT_SCENE_WEIGHTS", "TransformerSegmenter", "shot_transitions",
+           "window_probabilities"]
 
 DEFAULT_SCENE_WEIGHTS = (Path(__file__).resolve().parent.parent / "nn" / "weights"
-                         / "scene-transformer-v1.safetensors")
+                         / "scene-transformer-v2.safetensors")
 
 
 class _Embedder:
@@ -66,15 +74,18 @@ class _Embedder:
 class TransformerSegmenter(SceneSegmenter):
     """Scenes from the learned shot-sequence model (see the module docstring).
 
-    ``weights`` defaults to the shipped ``scene-transformer-v1``; ``threshold`` to the one in
-    its model card. The file's header is checked at construction (a wrong or missing file is
-    a ``ConfigError`` before any decoding); PyTorch and the weights load on first use.
+    ``weights`` defaults to the shipped ``scene-transformer-v2``; ``threshold`` and the scene
+    prior to those in its model card (``decoder``); ``prior_weight`` overrides the prior's
+    weight (0: threshold alone). The file's header is checked at construction (a wrong or
+    missing file is a ``ConfigError`` before any decoding); PyTorch and the weights load on
+    first use.
     """
 
     name = "transformer"
 
     def __init__(self, weights: str | Path | None = None, *, threshold: float | None = None,
-                 threads: int | None = None, device: str = "cpu") -> None:
+                 prior_weight: float | None = None, threads: int | None = None,
+                 device: str = "cpu") -> None:
         from vidscene.model_store import resolve
         from vidscene.nn import read_header
 
@@ -89,8 +100,19 @@ class TransformerSegmenter(SceneSegmenter):
         self.card = header.card
         self.config: dict[str, Any] = dict(header.config)
         self.config.setdefault("image_size", [96, 54])
+        decoder = dict(self.card.get("decoder", {}))
         self.threshold = float(threshold if threshold is not None
-                               else self.card.get("threshold", 0.5))
+                               else decoder.get("threshold", self.card.get("threshold", 0.5)))
+        # The scene prior learnt with the weights (model card); ``prior_weight`` overrides how
+        # much it counts (0: plain thresholding, as models trained without one decode).
+        self.prior = (ScenePrior.from_card(decoder["prior"]) if "prior" in decoder else None)
+        if prior_weight is not None:
+            if prior_weight < 0:
+                raise ConfigError(f"scene prior weight must be >= 0, got {prior_weight}")
+            if self.prior is None and prior_weight > 0:
+                raise ConfigError(f"{path} has no scene prior in its card")
+            if self.prior is not None:
+                self.prior = dataclasses.replace(self.prior, weight=float(prior_weight))
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"scene threshold must be in (0, 1), got {self.threshold}")
         self.threads = threads
@@ -119,19 +141,17 @@ class TransformerSegmenter(SceneSegmenter):
         """The model file that ran (store reference and sha256 prefix) and the threshold."""
         from vidscene.model_store import identify
 
-        return f"{self.name} ({identify(self.path)}, threshold {self.threshold:g})"
+        prior = f", scene prior weight {self.prior.weight:g}" if self.prior else ""
+        return f"{self.name} ({identify(self.path)}, threshold {self.threshold:g}{prior})"
 
     def end_probabilities(self, shots: Sequence[Shot], embeddings: np.ndarray,
                           keyframes: Sequence[np.ndarray]) -> np.ndarray:
         """Per gap ``i`` (after shot ``i``, ``len(shots) - 1`` of them), the probability that a
         scene ends there."""
-        import torch
-
         n = len(shots)
         if n < 2:
             return np.zeros(0)
         model = self.model()
-        window = int(model.config.window)
         k = min(max(len(e) for e in keyframes), int(model.config.max_keyframes))
         d = int(model.config.embed_dim)
         keys = np.zeros((n, k, d), np.float32)
@@ -141,29 +161,8 @@ class TransformerSegmenter(SceneSegmenter):
             keys[i, :len(rows)] = rows
             kmask[i, :len(rows)] = True
         seconds = np.array([max(s.end_time - s.start_time, 0.0) for s in shots], np.float32)
-        total = np.zeros(n)
-        weight = np.zeros(n)
-        starts = list(range(0, max(n - window, 0) + 1, max(window // 2, 1)))
-        if starts[-1] + window < n:
-            starts.append(n - window)
-        with torch.inference_mode():
-            for start in starts:
-                stop = min(start + window, n)
-                device = self.device
-                logits = model(
-                    torch.from_numpy(keys[None, start:stop]).to(device),
-                    torch.from_numpy(kmask[None, start:stop]).to(device),
-                    torch.from_numpy(seconds[None, start:stop]).to(device),
-                    torch.from_numpy(embeddings[None, start:stop].astype(np.float32)).to(device))
-                prob = torch.sigmoid(logits[0]).cpu().numpy()
-                length = stop - start
-                pos = np.arange(length)
-                w = np.minimum(pos + 1, length - pos).astype(np.float64)
-                if stop < n:
-                    w[-1] = 0.0  # the window cannot see the shot after its last one
-                total[start:stop] += w * prob
-                weight[start:stop] += w
-        return (total / np.maximum(weight, 1e-9))[: n - 1]
+        return window_probabilities(model, keys, kmask, seconds, embeddings.astype(np.float32),
+                                    shot_transitions(shots), device=self.device)
 
     def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
                 keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
@@ -176,8 +175,8 @@ class TransformerSegmenter(SceneSegmenter):
         if any(len(k) == 0 for k in keyframes):
             raise ValueError("every shot needs at least one keyframe embedding")
         p = self.end_probabilities(shots, rows, keyframes)
-        ends = [i for i in range(len(p)) if p[i] >= self.threshold]
-        starts = [0] + [i + 1 for i in ends]
+        seconds = np.array([max(s.end_time - s.start_time, 0.0) for s in shots])
+        starts = decode_scenes(p, seconds, self.threshold, self.prior)
         bounds = [*starts, len(shots)]
         confidences = []
         for first, stop in zip(bounds, bounds[1:], strict=False):
@@ -187,3 +186,56 @@ class TransformerSegmenter(SceneSegmenter):
             steady = 1.0 - float(inside.max()) if len(inside) else 1.0
             confidences.append(min(edge_in, edge_out, steady))
         return scenes_from_bounds(shots, starts, confidences)
+
+
+def shot_transitions(shots: Sequence[Shot]) -> np.ndarray:
+    """``(len(shots), 4)`` transition inputs: how the detector says each shot is entered."""
+    from vidscene.nn.scene_transformer import transition_features
+
+    kinds: list[str | None] = []
+    seconds: list[float] = []
+    for shot in shots:
+        t = shot.transition_in
+        kinds.append(t.type if t is not None else None)
+        fps = (shot.end_frame - shot.start_frame) / max(shot.end_time - shot.start_time, 1e-9)
+        seconds.append((t.last_frame - t.first_frame + 1) / fps if t is not None and fps > 0
+                       else 0.0)
+    return transition_features(kinds, seconds)
+
+
+def window_probabilities(model: Any, keys: np.ndarray, kmask: np.ndarray, seconds: np.ndarray,
+                         descriptors: np.ndarray, transitions: np.ndarray | None = None, *,
+                         device: str = "cpu") -> np.ndarray:
+    """Scene-end probabilities of the ``n - 1`` gaps of ``n`` shots (keyframe embeddings
+    ``keys`` ``(n, k, d)`` with ``kmask``, ``seconds``, ``descriptors``, ``transitions``),
+    read in windows of ``model.config.window`` shots that overlap by half (module doc)."""
+    import torch
+
+    n = len(keys)
+    if n < 2:
+        return np.zeros(0)
+    window = int(model.config.window)
+    total = np.zeros(n)
+    weight = np.zeros(n)
+    starts = list(range(0, max(n - window, 0) + 1, max(window // 2, 1)))
+    if starts[-1] + window < n:
+        starts.append(n - window)
+
+    def tensor(a: np.ndarray, start: int, stop: int) -> Any:
+        return torch.from_numpy(np.ascontiguousarray(a[None, start:stop])).to(device)
+
+    with torch.inference_mode():
+        for start in starts:
+            stop = min(start + window, n)
+            logits = model(tensor(keys, start, stop), tensor(kmask, start, stop),
+                           tensor(seconds, start, stop), tensor(descriptors, start, stop),
+                           None if transitions is None else tensor(transitions, start, stop))
+            prob = torch.sigmoid(logits[0]).cpu().numpy()
+            length = stop - start
+            pos = np.arange(length)
+            w = np.minimum(pos + 1, length - pos).astype(np.float64)
+            if stop < n:
+                w[-1] = 0.0  # the window cannot see the shot after its last one
+            total[start:stop] += w * prob
+            weight[start:stop] += w
+    return (total / np.maximum(weight, 1e-9))[: n - 1]

@@ -217,9 +217,14 @@ SCENES_HELP = (
     "Renders banks of synthetic shots (differently framed and coloured segments of the "
     "single-shot dev clips and of procedural places, whole clips held out for validation), "
     "trains the keyframe encoder contrastively (keyframes of one place are positives), then "
-    "the transformer on windows of scenes drawn from the bank (shot order shuffled inside "
-    "scenes, similar-looking and returning places as hard cases), keeping the step with the "
-    "best held-out F1.\n\n"
+    "the transformer on windows of scenes drawn from the bank (--material film: a film's "
+    "scene structure, 3-40 shots a scene, cutaways, transitions that hint at scene changes; "
+    "similar-looking and returning places as hard cases), keeping the step with the best "
+    "held-out F1; then measures the scene prior on the training material and picks the "
+    "decoder's threshold and prior weight on long held-out sequences.\n\n"
+    "--init-weights starts from a saved model and keeps its keyframe encoder (v2 was made "
+    "from v1 this way); the cross-fitted embeddings are cached with the banks, so a rerun on "
+    "the same banks skips the fold encoders.\n\n"
     "The defaults took 37 minutes on 2 CPU cores (55 with a benchmark running beside): the "
     "shot banks ~3 min (cached and reused), three keyframe encoders (two cross-fitting folds "
     "and the final one, 1,500 steps each) ~25 min, the transformer (4,000 steps) ~8 min. More "
@@ -244,6 +249,9 @@ def scenes_cmd(
         "--shots-per-clip", min=2, help="Synthetic shots rendered per dev clip.")] = 160,
     procedural_places: Annotated[int, typer.Option(
         "--procedural-places", min=0, help="Procedural places in the training bank.")] = 300,
+    procedural_shots: Annotated[int, typer.Option(
+        "--procedural-shots", min=2, help="Synthetic shots rendered per procedural place "
+        "(a place's scene holds at most this many shots of it).")] = 12,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for PyTorch.")
                        ] = 2,
     clips: Annotated[Path | None, typer.Option(
@@ -254,6 +262,17 @@ def scenes_cmd(
     pattern: PatternOpt = "2:4",
     ff_keep: FfKeepOpt = None,
     own_init: OwnInitOpt = False,
+    material: Annotated[str, typer.Option(
+        "--material", help="How scenes are drawn from the shot banks: 'film' (a film's scene "
+        "structure: 3-40 shots a scene, cutaways, transitions that hint at scene changes) or "
+        "'short' (the first model's short scenes, cuts only).")] = "film",
+    transitions: Annotated[bool, typer.Option(
+        "--transitions/--no-transitions", help="Give the model each shot's transition type "
+        "and length as inputs.")] = True,
+    init_weights: Annotated[Path | None, typer.Option(
+        "--init-weights", help="Start from a saved scene model: its keyframe encoder is kept "
+        "as it is and only the shot-sequence model trains (new inputs start at zero weight).",
+        show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train the learned scene segmenter (help text: ``SCENES_HELP``)."""
@@ -272,17 +291,30 @@ def scenes_cmd(
         from vidscene.train.scenes_train import SceneTrainConfig, train_scenes
 
         cache = data_dir or Path(user_cache_dir("vidscene")) / "train-scenes"
+        from vidscene.train.scenes_data import STYLES
+
+        if material not in STYLES:
+            raise ConfigError(f"unknown --material {material!r} (known: {', '.join(STYLES)})")
+        if init_weights is not None and not init_weights.is_file():
+            raise ConfigError(f"--init-weights: no such file: {init_weights}")
         cfg = SceneTrainConfig(seed=seed, encoder_steps=encoder_steps, scene_steps=scene_steps,
                                shots_per_clip=shots_per_clip,
-                               procedural_places=procedural_places)
+                               procedural_places=procedural_places,
+                               procedural_shots=procedural_shots, material=material)
         command = (f"vidscene train scenes --out {out} --seed {seed} --encoder-steps "
                    f"{encoder_steps} --scene-steps {scene_steps} --shots-per-clip "
-                   f"{shots_per_clip} --procedural-places {procedural_places} --threads "
-                   f"{threads}" + (f" --clips {clips}" if clips else "")
+                   f"{shots_per_clip} --procedural-places {procedural_places} "
+                   f"--procedural-shots {procedural_shots} --threads {threads} "
+                   f"--material {material}"
+                   + ("" if transitions else " --no-transitions")
+                   + (f" --init-weights {init_weights}" if init_weights else "")
+                   + (f" --clips {clips}" if clips else "")
                    + _prune_flags(prune, pattern, ff_keep, own_init))
         result = train_scenes(out=out, data_dir=cache, clips_dir=clips_dir, cfg=cfg,
                               threads=threads, progress=not quiet, command=command,
                               pruning=pruning,  # type: ignore[arg-type]
+                              model_config={"transitions": transitions},
+                              init_weights=init_weights,
                               log=lambda m: _err.print(m, highlight=False, soft_wrap=True))
     except VidsceneError as e:
         _err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)

@@ -40,8 +40,9 @@ from vidscene import keyframes as kf
 from vidscene.errors import ConfigError
 from vidscene.train.synth import PROCEDURAL_KINDS, ProceduralSource
 
-__all__ = ["Place", "ShotBank", "Window", "build_bank", "load_clip_place", "procedural_place",
-           "sample_window"]
+__all__ = ["FILM_STYLE", "SHORT_STYLE", "STYLES", "TRANSITION_KINDS", "Place", "ShotBank",
+           "Window", "WindowStyle", "build_bank", "load_clip_place", "procedural_place",
+           "sample_window", "scene_statistics"]
 
 SAMPLE_FPS = 2.0
 """Analysis frames per second, as the pipeline samples (``--sample-fps`` default)."""
@@ -99,11 +100,26 @@ def load_clip_place(path: Path) -> Place:
     return Place(path.name, np.stack(frames))
 
 
+CREDITS_SHARE = 0.07
+"""Share of procedural places that are credits: names rolling up over black (end credits and
+title cards are one scene each, however many shots the detector cuts them into)."""
+
+
 def procedural_place(seed: int) -> Place:
-    """A procedural place: one seeded pattern of :data:`PROCEDURAL_KINDS`, 6 s long."""
+    """A procedural place, 6 s long: one seeded pattern of :data:`PROCEDURAL_KINDS`, or (a
+    :data:`CREDITS_SHARE` of them) credits over black."""
+    # The compositor's own credits roll (the shot model's hard negative), reused as a place.
+    from vidscene.train.synth import _credits as roll_credits
+
     rng = np.random.default_rng([seed, 0x504C4143])  # "PLAC"
+    size = (PLACE_WIDTH, PLACE_WIDTH * 9 // 16)
+    if rng.random() < CREDITS_SHARE:
+        # The roll starts below the frame: keep its last 6 s, when names fill the screen.
+        frames = np.zeros((224, size[1], size[0], 3), np.uint8)
+        roll_credits(frames, 0, len(frames) - 1, rng)
+        return Place(f"procedural:credits:{seed}", frames[-24:].copy())
     kind = PROCEDURAL_KINDS[int(rng.integers(len(PROCEDURAL_KINDS)))]
-    frames = ProceduralSource(kind).read(24, (PLACE_WIDTH, PLACE_WIDTH * 9 // 16), rng)
+    frames = ProceduralSource(kind).read(24, size, rng)
     return Place(f"procedural:{kind}:{seed}", frames)
 
 
@@ -245,30 +261,91 @@ def bank_key(parts: dict[str, Any]) -> str:
 # -- windows of scenes -----------------------------------------------------------------------
 
 
+TRANSITION_KINDS: tuple[str, ...] = ("cut", "dissolve", "fade", "wipe")
+"""How a shot is entered, as the shot detector reports it (index into this tuple)."""
+
+
 @dataclass
 class Window:
     """A run of shots from the bank: ``shots`` (bank ids) and ``ends[i]`` = 1 when a scene
     ends after shot ``i`` (the last shot's label says whether the next, unseen shot starts a
-    new scene; training masks it)."""
+    new scene; training masks it). ``transition[i]`` is how shot ``i`` is entered (an index
+    into :data:`TRANSITION_KINDS`) and ``transition_seconds[i]`` how long that takes (0 for a
+    cut)."""
 
     shots: np.ndarray
     ends: np.ndarray
+    transition: np.ndarray | None = None
+    transition_seconds: np.ndarray | None = None
 
 
-def _scene_length(rng: np.random.Generator) -> int:
-    lo, hi = SCENE_SHOTS
-    weights = 0.85 ** np.arange(hi - lo + 1)
+@dataclass(frozen=True)
+class WindowStyle:
+    """How scenes are drawn from the bank.
+
+    ``scene_shots``: (low, high, decay) — shots per scene, geometric-like from ``low`` with
+    weight ``decay ** (n - low)`` up to ``high``; ``one_shot_p``: chance that a scene is a
+    single shot whatever that draw says; ``insert_p``: chance that a shot inside a scene
+    (neither its first nor its last) is a cutaway to another place that stays in the scene;
+    ``between`` / ``within``: transition mixes at a scene change and inside a scene (``None``:
+    cuts only, no transition inputs).
+    """
+
+    scene_shots: tuple[int, int, float]
+    one_shot_p: float = 0.0
+    insert_p: float = 0.0
+    between: dict[str, float] | None = None
+    within: dict[str, float] | None = None
+
+
+SHORT_STYLE = WindowStyle(scene_shots=(1, 20, 0.85))
+"""The first scene model's material: short scenes, many of one shot, cuts only."""
+FILM_STYLE = WindowStyle(
+    scene_shots=(3, 40, 0.93), one_shot_p=0.02, insert_p=0.06,
+    between={"cut": 0.55, "dissolve": 0.2, "fade": 0.2, "wipe": 0.05},
+    within={"cut": 0.945, "dissolve": 0.04, "fade": 0.01, "wipe": 0.005})
+"""A film's scene structure: 3–40 shots a scene (a handful most often, a long tail), rare
+one-shot scenes, cutaways inside scenes, and gradual transitions that are evidence of a scene
+change but no proof (most cross one, a few lie inside a scene)."""
+STYLES: dict[str, WindowStyle] = {"short": SHORT_STYLE, "film": FILM_STYLE}
+GRADUAL_SECONDS = (0.3, 1.2)
+"""Length range of a gradual transition."""
+
+
+def _scene_length(rng: np.random.Generator, style: WindowStyle = SHORT_STYLE) -> int:
+    lo, hi, decay = style.scene_shots
+    if style.one_shot_p and rng.random() < style.one_shot_p:
+        return 1
+    weights = decay ** np.arange(hi - lo + 1)
     return int(lo + rng.choice(len(weights), p=weights / weights.sum()))
+
+
+def _transitions(ends: Sequence[int], style: WindowStyle, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    kinds = np.zeros(len(ends), np.int64)
+    seconds = np.zeros(len(ends), np.float32)
+    if style.between is None or style.within is None:
+        return kinds, seconds
+    for i in range(1, len(ends)):
+        mix = style.between if ends[i - 1] else style.within
+        names = list(mix)
+        p = np.array([mix[k] for k in names], np.float64)
+        kind = names[int(rng.choice(len(names), p=p / p.sum()))]
+        kinds[i] = TRANSITION_KINDS.index(kind)
+        if kind != "cut":
+            seconds[i] = float(rng.uniform(*GRADUAL_SECONDS))
+    return kinds, seconds
 
 
 def sample_window(bank: ShotBank, by_place: list[np.ndarray], length: int,
                   rng: np.random.Generator, similar: np.ndarray | None = None,
-                  dialogue: float = DIALOGUE_P) -> Window:
+                  dialogue: float = DIALOGUE_P, style: WindowStyle = SHORT_STYLE) -> Window:
     """``length`` shots in scenes (see the module docstring).
 
     ``similar[p]`` lists place ids in order of likeness to place ``p`` (most alike first);
     without it, the hard "similar place" case is skipped. ``dialogue`` is the chance that a
-    scene cuts back and forth between two places (shot / reverse shot)."""
+    scene cuts back and forth between two places (shot / reverse shot); ``style`` how long
+    scenes are and what else happens in them (:class:`WindowStyle`)."""
     usable = [p for p, shots in enumerate(by_place) if len(shots)]
     if len(usable) < 3:
         raise ConfigError("scene windows need shots of at least three places")
@@ -298,7 +375,8 @@ def sample_window(bank: ShotBank, by_place: list[np.ndarray], length: int,
     shots: list[int] = []
     ends: list[int] = []
     groups: list[tuple[int, ...]] = []
-    while len(shots) < length + SCENE_SHOTS[1]:
+    longest = style.scene_shots[1]
+    while len(shots) < length + longest:
         previous = set(groups[-1]) if groups else set()
         if len(groups) >= 2 and not set(groups[-2]) & previous and rng.random() < RETURN_P:
             group = groups[-2]
@@ -309,7 +387,7 @@ def sample_window(bank: ShotBank, by_place: list[np.ndarray], length: int,
             if len(usable) - len(previous) >= 2 and rng.random() < dialogue:
                 group = (first, pick(previous | {first}, None))
         groups.append(group)
-        count = _scene_length(rng)
+        count = _scene_length(rng, style)
         if len(group) == 1:
             # Any shots of the place, in any order: shot order inside a scene is shuffled.
             count = min(count, len(by_place[group[0]]))
@@ -325,15 +403,48 @@ def sample_window(bank: ShotBank, by_place: list[np.ndarray], length: int,
                     current = 1 - current
             if min(sequence.count(group[0]), sequence.count(group[1])) < 2:
                 sequence = [group[i % 2] for i in range(count)]  # strictly alternating
+        if style.insert_p and count >= 3:
+            # Cutaways: a shot of somewhere else that the scene returns from (it stays in).
+            elsewhere = previous | set(group)
+            for i in range(1, count - 1):
+                if (rng.random() < style.insert_p and sequence[i - 1] == sequence[i + 1]
+                        and len(usable) > len(elsewhere)):
+                    sequence[i] = pick(elsewhere, None)
         for place in set(sequence):
             need = sequence.count(place)
             if len(by_place[place]) - len(used.setdefault(place, set())) < need:
                 used[place] = set()  # start over rather than repeat a shot within the scene
         shots.extend(draw(place) for place in sequence)
         ends.extend([0] * (count - 1) + [1])
+    kinds, seconds = _transitions(ends, style, rng)
     # The window may start inside a scene: drop a random prefix of the first scene's shots
     # (the model must not learn that windows begin at scene starts).
     first_end = ends.index(1)
     cut = int(rng.integers(0, first_end + 1))
-    return Window(np.array(shots[cut:cut + length], np.int64),
-                  np.array(ends[cut:cut + length], np.int64))
+    window = slice(cut, cut + length)
+    has_transitions = style.between is not None
+    return Window(np.array(shots[window], np.int64), np.array(ends[window], np.int64),
+                  kinds[window] if has_transitions else None,
+                  seconds[window] if has_transitions else None)
+
+
+def scene_statistics(bank: ShotBank, by_place: list[np.ndarray], style: WindowStyle,
+                     seed: int, windows: int = 200, length: int = 400) -> dict[str, Any]:
+    """What scenes of ``style`` look like, drawn from ``bank``: the mean and spread of log
+    scene seconds and the share of one-shot scenes (the decoder's prior, learnt from the
+    training material rather than set by hand or fitted on any test film)."""
+    rng = np.random.default_rng([seed, 0x5052494F])  # "PRIO"
+    seconds: list[float] = []
+    shots: list[int] = []
+    for _ in range(windows):
+        w = sample_window(bank, by_place, length, rng, style=style)
+        bounds = [0, *(np.flatnonzero(w.ends[:-1]) + 1).tolist()]
+        # Whole scenes only: the window's first and last scenes may be cut short.
+        for a, b in zip(bounds[1:-1], bounds[2:], strict=False):
+            seconds.append(float(bank.seconds[w.shots[a:b]].sum()))
+            shots.append(b - a)
+    logs = np.log(np.maximum(seconds, 1e-3))
+    return {"log_seconds_mean": round(float(logs.mean()), 4),
+            "log_seconds_std": round(float(logs.std()), 4),
+            "one_shot_share": round(float(np.mean(np.array(shots) == 1)), 4),
+            "scenes": len(shots)}

@@ -18,10 +18,19 @@ transformer on the encoder's embeddings.
    (keyframes per shot) drawn from 1 to ``max_keyframes`` per batch so that one model serves
    every ``--keyframes-per-shot``; binary cross-entropy on "a scene ends after this shot",
    the last shot of each window masked (its answer lies outside the window).
-4. **Validation** on fixed windows of held-out places at K = 1 and 3, decoded as the
-   segmenter decodes (threshold 0.5): boundary precision / recall / F1 by shot gap; the step
-   with the best K = 3 F1 is kept. Place retrieval of the encoder (nearest other held-out shot
-   from the same place) is reported too.
+4. **Validation** on fixed windows of held-out places at K = 1 and 3 (threshold 0.5):
+   boundary precision / recall / F1 by shot gap; the step with the best K = 3 F1 is kept.
+   Place retrieval of the encoder (nearest other held-out shot from the same place) is
+   reported too.
+5. **Decoder** (:func:`calibrate_decoder`): the scene prior is measured on the training
+   material (:func:`scene_prior_statistics`); the decoder's threshold and the prior's weight
+   are the pair with the best boundary F1 on long held-out sequences (300 shots each), read
+   and decoded exactly as the segmenter does. Both go into the card's ``decoder`` section.
+
+``material`` says how scenes are drawn (``scenes_data.STYLES``): ``film`` (v2: a film's scene
+structure, with transitions) or ``short`` (v1). ``init_weights`` starts from a saved model and
+keeps its keyframe encoder (v2 started from v1). The cross-fitted embeddings are cached beside
+the banks, so retraining the sequence model on the same banks skips the fold encoders.
 """
 
 from __future__ import annotations
@@ -42,13 +51,20 @@ from torch import Tensor, nn
 
 from vidscene.errors import ConfigError
 from vidscene.nn import create_model
-from vidscene.nn.scene_transformer import SceneTransformer
+from vidscene.nn.scene_transformer import (
+    TRANSITION_FEATURES,
+    SceneTransformer,
+    transition_features,
+)
 from vidscene.prune import PruneSpec, prune_model
 from vidscene.train import scenes_data as sd
 
 __all__ = ["SceneTrainConfig", "embed_bank", "shot_inputs", "train_scenes"]
 
 Log = Callable[[str], None]
+
+SequenceBatch = tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]
+"""keyframes, kmask, durations, descriptors, transitions, ends (:func:`shot_inputs`)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,7 @@ class SceneTrainConfig:
     seed: int = 0
     shots_per_clip: int = 160
     procedural_places: int = 300
-    procedural_shots: int = 6
+    procedural_shots: int = 12
     val_procedural_places: int = 60
     encoder_steps: int = 1500
     places_per_batch: int = 48
@@ -75,6 +91,12 @@ class SceneTrainConfig:
     """Augmented embedding versions of each training image besides the clean one."""
     folds: int = 2
     """Cross-fitting folds of the training places (:func:`cross_fitted_embeddings`)."""
+    material: str = "film"
+    """How scenes are drawn from the banks (``scenes_data.STYLES``): ``film``, a film's scene
+    structure with transitions; ``short``, the first model's short scenes and cuts only."""
+    val_films: int = 12
+    """Long held-out sequences (:data:`VAL_FILM_SHOTS` shots each) on which the decoder's
+    threshold and scene-prior weight are chosen."""
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -301,14 +323,38 @@ def cross_fitted_embeddings(bank: sd.ShotBank, cfg: SceneTrainConfig, model_conf
     return out
 
 
+def _cached_cross_fit(data_dir: Path, recipe: Mapping[str, Any], bank: sd.ShotBank,
+                      cfg: SceneTrainConfig, model_config: dict[str, Any], log: Log,
+                      progress: bool) -> tuple[np.ndarray, bool]:
+    """:func:`cross_fitted_embeddings` and whether they came from the cache, kept in
+    ``data_dir`` under a name that hashes the bank
+    recipe and everything that shapes the fold encoders (their training takes most of the
+    recipe's time, and the sequence model can be retrained on the same embeddings)."""
+    encoder_keys = ("seed", "encoder_steps", "places_per_batch", "temperature", "encoder_lr",
+                    "weight_decay", "augmented_embeddings", "folds")
+    parts = {"bank": dict(recipe), "train": {k: getattr(cfg, k) for k in encoder_keys},
+             "encoder": {k: v for k, v in model_config.items()
+                         if k in ("image_size", "encoder_channels", "embed_dim", "groups")},
+             "version": "cross-fit/1"}
+    path = data_dir / f"scene-crossfit-{sd.bank_key(parts)}.npy"
+    if path.is_file():
+        log(f"cross-fitted embeddings from {path.name}")
+        return np.load(path), True
+    out = cross_fitted_embeddings(bank, cfg, model_config, log, progress)
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, out)
+    tmp.replace(path)
+    return out, False
+
+
 # -- scene transformer ---------------------------------------------------------------------------
 
 
 def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Window], k: int,
-                rng: np.random.Generator | None = None
-                ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+                rng: np.random.Generator | None = None) -> SequenceBatch:
     """Model inputs and targets for ``windows`` at ``k`` keyframes per shot: keyframes
-    ``(B, S, k, D)``, kmask, durations, descriptors, ends ``(B, S)`` (−1 = padding).
+    ``(B, S, k, D)``, kmask, durations, descriptors, transitions ``(B, S, 4)``, ends ``(B, S)``
+    (−1 = padding).
 
     ``embeddings`` is ``(N, D)``, or ``(V, N, D)``: V versions of each image's embedding (clean
     and augmented), one drawn per keyframe with ``rng``."""
@@ -320,6 +366,7 @@ def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Wind
     kmask = np.zeros((b, s, k), bool)
     seconds = np.ones((b, s), np.float32)
     desc = np.zeros((b, s, bank.descriptor.shape[1]), np.float32)
+    transitions = np.zeros((b, s, len(TRANSITION_FEATURES)), np.float32)
     ends = np.full((b, s), -1, np.int64)
     for i, w in enumerate(windows):
         for j, shot in enumerate(w.shots):
@@ -333,9 +380,19 @@ def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Wind
             kmask[i, j, :len(rows)] = True
         seconds[i, :len(w.shots)] = bank.seconds[w.shots]
         desc[i, :len(w.shots)] = bank.descriptor[w.shots]
+        if w.transition is not None and w.transition_seconds is not None:
+            transitions[i, :len(w.shots)] = window_transitions(w)
         ends[i, :len(w.shots)] = w.ends
     return (torch.from_numpy(keys), torch.from_numpy(kmask), torch.from_numpy(seconds),
-            torch.from_numpy(desc), torch.from_numpy(ends))
+            torch.from_numpy(desc), torch.from_numpy(transitions), torch.from_numpy(ends))
+
+
+def window_transitions(w: sd.Window) -> np.ndarray:
+    """A window's transitions as model inputs (``(S, 4)``; all cuts when it has none)."""
+    if w.transition is None or w.transition_seconds is None:
+        return np.zeros((len(w.shots), len(TRANSITION_FEATURES)), np.float32)
+    kinds = [sd.TRANSITION_KINDS[int(t)] for t in w.transition]
+    return transition_features(kinds, w.transition_seconds.tolist())
 
 
 def similar_places(bank: sd.ShotBank, embeddings: np.ndarray) -> np.ndarray:
@@ -376,8 +433,8 @@ def _validate(model: SceneTransformer, bank: sd.ShotBank, embeddings: np.ndarray
     model.eval()
     out: dict[str, Any] = {}
     for k in (1, 3):
-        keys, kmask, seconds, desc, ends = shot_inputs(bank, embeddings, windows, k)
-        prob = torch.sigmoid(model(keys, kmask, seconds, desc))
+        keys, kmask, seconds, desc, trans, ends = shot_inputs(bank, embeddings, windows, k)
+        prob = torch.sigmoid(model(keys, kmask, seconds, desc, trans))
         mask = _loss_mask(ends)
         scored = torch.where(mask, ends, torch.full_like(ends, -1))
         out[f"k{k}"] = boundary_scores(prob.numpy(), scored.numpy(), threshold)
@@ -385,8 +442,6 @@ def _validate(model: SceneTransformer, bank: sd.ShotBank, embeddings: np.ndarray
     return out
 
 
-SequenceBatch = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
-"""keyframes, kmask, durations, descriptors, ends (:func:`shot_inputs`)."""
 
 
 def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np.ndarray],
@@ -395,22 +450,28 @@ def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np
     """One training mini-batch of windows, at a random number of keyframes per shot."""
     # Shorter windows too: the end of a film, and films with few shots.
     length = window if rng.random() < 0.7 else int(rng.integers(4, window + 1))
-    windows = [sd.sample_window(train, by_place, length, rng, similar)
+    style = sd.STYLES[cfg.material]
+    windows = [sd.sample_window(train, by_place, length, rng, similar, style=style)
                for _ in range(cfg.windows_per_batch)]
     k = int(rng.integers(1, sd.MAX_KEYFRAMES + 1))
-    keys, kmask, seconds, desc, ends = shot_inputs(train, train_emb, windows, k, rng)
+    keys, kmask, seconds, desc, trans, ends = shot_inputs(train, train_emb, windows, k, rng)
     # Some keyframes of multi-keyframe shots go missing (short shots have fewer).
     if k > 1:
         drop = torch.rand(kmask.shape) < 0.15
         drop[..., 0] = False
         kmask = kmask & ~drop
-    return keys, kmask, seconds, desc, ends
+    # Some videos come with cuts only (or a detector that names no gradual type): the model
+    # must not depend on transitions being there.
+    if style.between is not None:
+        plain = torch.rand(len(windows)) < 0.2
+        trans[plain] = 0.0
+    return keys, kmask, seconds, desc, trans, ends
 
 
 def sequence_loss(model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, Tensor]:
     """``(loss, logits)``: weighted BCE of "a scene ends after this shot" on scored shots."""
-    keys, kmask, seconds, desc, ends = batch
-    logits = model(keys, kmask, seconds, desc)
+    keys, kmask, seconds, desc, trans, ends = batch
+    logits = model(keys, kmask, seconds, desc, trans)
     mask = _loss_mask(ends)
     target = ends.clamp(min=0).float()
     loss = F.binary_cross_entropy_with_logits(logits[mask], target[mask],
@@ -431,10 +492,13 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
     similar = similar_places(train, train_emb[0] if train_emb.ndim == 3 else train_emb)
     val_rng = np.random.default_rng([cfg.seed, 0x56414C])  # "VAL"
     val_windows = [sd.sample_window(val, val.shots_of_place(), window, val_rng,
-                                    similar_places(val, val_emb))
+                                    similar_places(val, val_emb), style=sd.STYLES[cfg.material])
                    for _ in range(cfg.val_windows)]
     for p in model.encoder.parameters():
         p.requires_grad_(False)
+    # Dropout draws from the global generator: seeded here, so a run whose cross-fitted
+    # embeddings came from the cache trains exactly as the run that computed them.
+    torch.manual_seed(cfg.seed + 0x534551)
     pruned: dict[str, Any] | None = None
     if pruning is not None:
         score_rng = np.random.default_rng([cfg.seed, 0x5052])  # "PR"
@@ -476,11 +540,125 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
     return best_state, curve, pruned
 
 
+# -- decoder -------------------------------------------------------------------------------------
+
+def scene_prior_statistics(bank: sd.ShotBank, style: sd.WindowStyle, seed: int,
+                           windows: int = 200, length: int = 400) -> dict[str, Any]:
+    """What scenes of ``style`` look like when drawn from ``bank``: the median of log scene
+    seconds, the mean absolute deviation from it, and the share of one-shot scenes. This is
+    the decoder's prior: learnt from the training material, not set by hand or fitted on any
+    test film."""
+    rng = np.random.default_rng([seed, 0x5052494F])  # "PRIO"
+    by_place = bank.shots_of_place()
+    seconds: list[float] = []
+    shots: list[int] = []
+    for _ in range(windows):
+        w = sd.sample_window(bank, by_place, length, rng, style=style)
+        bounds = [0, *(np.flatnonzero(w.ends[:-1]) + 1).tolist()]
+        # Whole scenes only: the window's first and last scenes may be cut short.
+        for a, b in zip(bounds[1:-1], bounds[2:], strict=False):
+            seconds.append(float(bank.seconds[w.shots[a:b]].sum()))
+            shots.append(b - a)
+    logs = np.log(np.maximum(seconds, 1e-3))
+    median = float(np.median(logs))
+    return {"log_seconds_median": round(median, 4),
+            "log_seconds_scale": round(float(np.mean(np.abs(logs - median))), 4),
+            "one_shot_share": round(float(np.mean(np.array(shots) == 1)), 4),
+            "scenes": len(shots)}
+
+
+VAL_FILM_SHOTS = 300
+"""Shots in each long held-out sequence the decoder is calibrated on."""
+DECODER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+
+
+@torch.inference_mode()
+def calibrate_decoder(model: SceneTransformer, val: sd.ShotBank, val_emb: np.ndarray,
+                      stats: Mapping[str, Any], cfg: SceneTrainConfig, log: Log,
+                      keyframes: int = 1) -> dict[str, Any]:
+    """The decoder's threshold and scene-prior weight, chosen on ``cfg.val_films`` long
+    sequences of held-out places (read in overlapping windows and decoded exactly as the
+    segmenter does) at ``keyframes`` per shot (the analysis default): of the settings whose
+    boundary F1 lies within one standard error of the best, the one with the strongest prior.
+    ``stats`` is the prior measured on the training material
+    (:func:`scene_prior_statistics`)."""
+    from vidscene.scenes._decode import ScenePrior, decode_scenes
+    from vidscene.scenes._transformer import window_probabilities
+
+    model.eval()
+    rng = np.random.default_rng([cfg.seed, 0x44454344])  # "DECD"
+    by_place = val.shots_of_place()
+    similar = similar_places(val, val_emb)
+    films = []
+    for _ in range(cfg.val_films):
+        w = sd.sample_window(val, by_place, VAL_FILM_SHOTS, rng, similar,
+                             style=sd.STYLES[cfg.material])
+        keys, kmask, durations, desc, trans, _ends = shot_inputs(val, val_emb, [w], keyframes)
+        p = window_probabilities(model, keys[0].numpy(), kmask[0].numpy(),
+                                 durations[0].numpy(), desc[0].numpy(), trans[0].numpy())
+        truth = set((np.flatnonzero(w.ends[:-1]) + 1).tolist())
+        films.append((p, durations[0].numpy(), truth))
+    grid = []
+    for threshold in DECODER_THRESHOLDS:
+        for weight in PRIOR_WEIGHTS:
+            prior = ScenePrior(stats["log_seconds_median"], stats["log_seconds_scale"],
+                               stats["one_shot_share"], weight=weight)
+            tp = fp = fn = scenes = one_shot = 0
+            for p, lengths, truth in films:
+                starts = decode_scenes(p, lengths, threshold, prior)
+                found = set(starts[1:])
+                tp += len(found & truth)
+                fp += len(found - truth)
+                fn += len(truth - found)
+                bounds = [*starts, len(lengths)]
+                scenes += len(starts)
+                one_shot += sum(b - a == 1 for a, b in zip(bounds, bounds[1:], strict=False))
+            precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+            f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+            grid.append({"threshold": threshold, "weight": weight, "f1": round(f1, 4),
+                         "precision": round(precision, 4), "recall": round(recall, 4),
+                         "one_shot_share": round(one_shot / max(scenes, 1), 4),
+                         "boundaries": tp + fn})
+    # The one-standard-error rule: among the settings whose F1 is within one standard error
+    # of the best, the one with the strongest prior (and then the best F1). Held-out shots of
+    # the training material are cleaner than a real film (no detector errors, no codec), so
+    # they cannot show the prior's worth; where they cannot tell settings apart, the prior
+    # that guards against over-segmentation is preferred.
+    top = max(grid, key=lambda g: g["f1"])
+    error = float(np.sqrt(top["f1"] * (1 - top["f1"]) / max(top["boundaries"], 1)))
+    close = [g for g in grid if g["f1"] >= top["f1"] - error]
+    strongest = max(g["weight"] for g in close)
+    best = max((g for g in close if g["weight"] == strongest), key=lambda g: g["f1"])
+    plain = max((g for g in grid if g["weight"] == 0), key=lambda g: g["f1"])
+    log(f"decoder: threshold {best['threshold']}, prior weight {best['weight']}: held-out F1 "
+        f"{best['f1']:.3f} (thresholding alone, best {plain['threshold']}: {plain['f1']:.3f})")
+    model.train()
+    return {"threshold": best["threshold"],
+            "prior": {**{k: stats[k] for k in ("log_seconds_median", "log_seconds_scale",
+                                               "one_shot_share")}, "weight": best["weight"]},
+            "calibration": {"films": cfg.val_films, "shots_per_film": VAL_FILM_SHOTS,
+                            "keyframes_per_shot": keyframes, "rule": "one standard error",
+                            "standard_error": round(error, 4), "top": top, "best": best,
+                            "thresholding_only": plain, "grid": grid}}
+
+
 # -- the whole recipe ----------------------------------------------------------------------------
 
 
 def _markdown(card: Mapping[str, Any], weights: Path) -> str:
     best = card["validation"]["best"]
+    material = card["recipe"].get("material", "short")
+    data_text = {
+        "short": "scenes are runs of shots of one place in shuffled order, or of two places "
+                 "cut back and forth (shot / reverse shot), cuts only.",
+        "film": "scenes have a film's structure (3–40 shots, a handful most often, rare "
+                "one-shot scenes; cutaways to another place that stay in the scene; shot / "
+                "reverse shot; similar-looking and returning places), and every shot is "
+                "entered by a cut, dissolve, fade or wipe drawn per gap (fades and dissolves "
+                "mostly at scene changes, a few inside scenes; a fifth of the windows cuts "
+                "only). Credits rolls are among the procedural places.",
+    }[material]
     lines = [
         f"# {weights.name}: vidscene's scene model", "",
         "Registry name `scene-transformer` (keyframe encoder + shot-sequence transformer), "
@@ -490,8 +668,7 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         "Synthetic shots only (`vidscene.train.scenes_data`): shots of single-shot development "
         "clips from `../shared/data/clips` (no PySceneDetect test clip, no clip with real cuts) "
         "and of procedural places, each shot a differently framed and coloured segment of its "
-        "place, sampled as the analysis pipeline samples; scenes are runs of shots of one "
-        "place in shuffled order, or of two places cut back and forth (shot / reverse shot). "
+        f"place, sampled as the analysis pipeline samples; material `{material}`: {data_text} "
         "Whole clips held out for validation. The sequence model trained on cross-fitted "
         "embeddings (each place embedded by a fold encoder trained without it).", "",
         f"- training clips: {', '.join(card['data']['train_clips']) or 'none'}",
@@ -501,7 +678,15 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         "## Recipe", "",
         f"`{card['command']}`", "",
         f"Training took {card['seconds'] / 60:.1f} min on {card['machine']} "
-        f"({card['date']}).", "",
+        f"({card['date']})"
+        + ("; the cross-fitted embeddings (the fold encoders) came from the cache of an "
+           "earlier run of the same command on the same banks." if card.get(
+               "cross_fit_from_cache") else "."), ""]
+    if card.get("init_weights"):
+        lines += [f"Started from `{card['init_weights']}`: its keyframe encoder is kept as it "
+                  "is, only the sequence model trained (new inputs started at zero weight).",
+                  ""]
+    lines += [
         "```json", json.dumps(card["recipe"], indent=1, sort_keys=True), "```", "",
         "## Validation (held-out places)", "",
         f"Keyframe encoder, place retrieval at 1 (nearest other shot shows the same place): "
@@ -512,8 +697,29 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
         f"{best['k3']['precision']:.3f}, R {best['k3']['recall']:.3f}).", "",
         "| step | loss | F1 K=1 | F1 K=3 |", "|---|---|---|---|",
         *(f"| {c['step']} | {c['loss']:.3f} | {c['k1']['f1']:.3f} | {c['k3']['f1']:.3f} |"
-          for c in card["validation"]["curve"]),
-        "", "Benchmark numbers: `BENCHMARKS.md`, section Scenes.", ""]
+          for c in card["validation"]["curve"]), ""]
+    decoder = card.get("decoder")
+    if decoder:
+        prior, cal = decoder["prior"], decoder["calibration"]
+        lines += [
+            "## Decoder", "",
+            "Scene prior measured on the training material: median scene "
+            f"{np.exp(prior['log_seconds_median']):.1f} s (log-seconds scale "
+            f"{prior['log_seconds_scale']:.2f}), one-shot scenes "
+            f"{prior['one_shot_share']:.1%}. Chosen on {cal['films']} held-out sequences of "
+            f"{cal['shots_per_film']} shots at {cal['keyframes_per_shot']} keyframe per shot, "
+            "by the one-standard-error rule (of the settings within one standard error of the "
+            f"best F1, {cal['top']['f1']:.3f} ± {cal['standard_error']:.3f}, the one with the "
+            "strongest prior; held-out synthetic shots are cleaner than a film, so where they "
+            "cannot tell settings apart the prior is preferred): "
+            f"threshold {decoder['threshold']}, prior weight {prior['weight']}: boundary F1 "
+            f"{cal['best']['f1']:.3f} (P {cal['best']['precision']:.3f}, R "
+            f"{cal['best']['recall']:.3f}, one-shot scenes {cal['best']['one_shot_share']:.1%})"
+            f"; the threshold alone at its best ({cal['thresholding_only']['threshold']}): "
+            f"F1 {cal['thresholding_only']['f1']:.3f}, one-shot scenes "
+            f"{cal['thresholding_only']['one_shot_share']:.1%}.", ""]
+    lines += ["Benchmark numbers: `BENCHMARKS.md`, sections Scenes and Scenes on long films.",
+              ""]
     return "\n".join(lines)
 
 
@@ -521,10 +727,14 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
                  cfg: SceneTrainConfig | None = None, threads: int = 2, progress: bool = True,
                  command: str = "", log: Log | None = None,
                  model_config: Mapping[str, Any] | None = None,
-                 pruning: PruneSpec | None = None) -> dict[str, Any]:
+                 pruning: PruneSpec | None = None,
+                 init_weights: Path | None = None) -> dict[str, Any]:
     """The whole recipe (module docstring); writes ``out`` and its Markdown card. With
     ``pruning``, the sequence transformer is pruned before its training (the keyframe encoder,
-    a CNN, is not)."""
+    a CNN, is not). With ``init_weights`` (a saved scene model), training starts from it: its
+    keyframe encoder is kept as it is (so keyframe embeddings, and every cache of them, stay
+    valid) and only the sequence model trains; new inputs (``model_config``) start at zero
+    weight."""
     import platform
 
     cfg = cfg or SceneTrainConfig()
@@ -532,21 +742,49 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
     torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
     start = time.perf_counter()
-    model = create_model("scene-transformer", **dict(model_config or {}))
+    start_card: dict[str, Any] | None = None
+    if init_weights is not None:
+        from vidscene.nn import load_model
+
+        initial, start_card = load_model(Path(init_weights))
+        if not isinstance(initial, SceneTransformer):
+            raise ConfigError(f"{init_weights} is not a scene-transformer")
+        config = {**initial.config.to_dict(), **dict(model_config or {})}
+        model = create_model("scene-transformer", **config)
+        missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("transition.") for k in missing):
+            raise ConfigError(f"{init_weights} does not fit this model: missing {missing}, "
+                              f"unexpected {unexpected}")
+        if missing:
+            log(f"starting from {Path(init_weights).name}; new inputs at zero weight: "
+                + ", ".join(missing))
+    else:
+        model = create_model("scene-transformer", **dict(model_config or {}))
     if not isinstance(model, SceneTransformer):
         raise ConfigError("scene-transformer is not a SceneTransformer")
     train, val, recipe = _banks(clips_dir, data_dir, cfg, model.config.image_size, log, progress)
     if len(set(train.place.tolist())) < 2 or len(set(val.place.tolist())) < 2:
         raise ConfigError("scene training needs at least two training and two held-out places")
     log(f"banks: {train.shots} training shots, {val.shots} held-out shots")
-    train_emb = cross_fitted_embeddings(train, cfg, model.config.to_dict(), log, progress)
-    encoder_losses = train_encoder(model, train, cfg, log, progress)
+    train_emb, cached = _cached_cross_fit(data_dir, recipe, train, cfg, model.config.to_dict(),
+                                          log, progress)
+    if start_card is None:
+        encoder_losses = train_encoder(model, train, cfg, log, progress)
+    else:  # the encoder comes trained
+        encoder_losses = list(start_card.get("validation", {})
+                              .get("encoder_loss_per_100_steps", []))
+        model.encoder.eval()
     val_emb = embed_bank(model, val)
     retrieval = place_retrieval(val, val_emb)
     log(f"encoder: held-out place retrieval@1 {retrieval:.3f}")
     state, curve, pruned = train_sequence(model, train, train_emb, val, val_emb, cfg, log,
                                           progress, pruning)
     best = max(curve, key=lambda c: c["k3"]["f1"])
+    model.load_state_dict(state)
+    style = sd.STYLES[cfg.material]
+    stats = scene_prior_statistics(train, style, cfg.seed)
+    log(f"scene prior from the training material: {stats}")
+    decoder = calibrate_decoder(model, val, val_emb, stats, cfg, log)
     seconds = time.perf_counter() - start
     card = {
         "task": "scene segmentation",
@@ -556,14 +794,18 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
         "seconds": round(seconds, 1),
         "recipe": asdict(cfg),
         "data": {**recipe, "train_shots": train.shots, "val_shots": val.shots},
+        "cross_fit_from_cache": cached,
         "parameters": sum(p.numel() for p in model.parameters()),
         "encoder_parameters": sum(p.numel() for p in model.encoder.parameters()),
-        "threshold": cfg.threshold,
+        "threshold": decoder["threshold"],
+        "decoder": decoder,
         "validation": {"place_retrieval": round(retrieval, 4), "best": best, "curve": curve,
                        "encoder_loss_per_100_steps": encoder_losses},
     }
     if pruned is not None:
         card["pruning"] = pruned
+    if init_weights is not None:
+        card["init_weights"] = Path(init_weights).name
     from vidscene.train.shots_train import save_weights
 
     save_weights(model, state, out, card, markdown=_markdown)
