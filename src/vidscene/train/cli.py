@@ -264,8 +264,9 @@ def scenes_cmd(
     own_init: OwnInitOpt = False,
     material: Annotated[str, typer.Option(
         "--material", help="How scenes are drawn from the shot banks: 'film' (a film's scene "
-        "structure: 3-40 shots a scene, cutaways, transitions that hint at scene changes) or "
-        "'short' (the first model's short scenes, cuts only).")] = "film",
+        "structure: 3-40 shots a scene, cutaways, transitions that hint at scene changes), "
+        "'mixed' (70 % film, 30 % fast-paced windows of short scenes) or 'short' (the first "
+        "model's short scenes, cuts only).")] = "film",
     transitions: Annotated[bool, typer.Option(
         "--transitions/--no-transitions", help="Give the model each shot's transition type "
         "and length as inputs.")] = True,
@@ -291,10 +292,11 @@ def scenes_cmd(
         from vidscene.train.scenes_train import SceneTrainConfig, train_scenes
 
         cache = data_dir or Path(user_cache_dir("vidscene")) / "train-scenes"
-        from vidscene.train.scenes_data import STYLES
+        from vidscene.train.scenes_train import MATERIALS
 
-        if material not in STYLES:
-            raise ConfigError(f"unknown --material {material!r} (known: {', '.join(STYLES)})")
+        if material not in MATERIALS:
+            raise ConfigError(f"unknown --material {material!r} (known: "
+                              f"{', '.join(MATERIALS)})")
         if init_weights is not None and not init_weights.is_file():
             raise ConfigError(f"--init-weights: no such file: {init_weights}")
         cfg = SceneTrainConfig(seed=seed, encoder_steps=encoder_steps, scene_steps=scene_steps,

@@ -92,14 +92,38 @@ class SceneTrainConfig:
     folds: int = 2
     """Cross-fitting folds of the training places (:func:`cross_fitted_embeddings`)."""
     material: str = "film"
-    """How scenes are drawn from the banks (``scenes_data.STYLES``): ``film``, a film's scene
-    structure with transitions; ``short``, the first model's short scenes and cuts only."""
+    """How scenes are drawn from the banks (:data:`MATERIALS`): ``film``, a film's scene
+    structure with transitions; ``mixed``, mostly that and some fast-paced windows (short
+    scenes, one-shot ones common); ``short``, the first model's short scenes, cuts only."""
     val_films: int = 12
     """Long held-out sequences (:data:`VAL_FILM_SHOTS` shots each) on which the decoder's
     threshold and scene-prior weight are chosen."""
 
 
 # -- data ----------------------------------------------------------------------------------------
+
+PACED_STYLE = sd.WindowStyle(scene_shots=(1, 20, 0.85), between=sd.FILM_STYLE.between,
+                             within=sd.FILM_STYLE.within)
+"""Fast-paced editing (television, trailers, montage): short scenes, one-shot ones common,
+with the film material's transitions."""
+MATERIALS: dict[str, tuple[tuple[float, sd.WindowStyle], ...]] = {
+    "short": ((1.0, sd.SHORT_STYLE),),
+    "film": ((1.0, sd.FILM_STYLE),),
+    "mixed": ((0.7, sd.FILM_STYLE), (0.3, PACED_STYLE)),
+}
+"""``--material`` choices: the window styles (``scenes_data.WindowStyle``) drawn, by share,
+for each window (each held-out sequence, each prior sample): a whole window keeps one pace,
+as a whole video does."""
+
+
+def draw_style(material: str, rng: np.random.Generator) -> sd.WindowStyle:
+    """One window style of ``material`` (:data:`MATERIALS`)."""
+    options = MATERIALS[material]
+    if len(options) == 1:
+        return options[0][1]
+    shares = np.array([share for share, _ in options])
+    return options[int(rng.choice(len(options), p=shares / shares.sum()))][1]
+
 
 
 def _banks(clips_dir: Path | None, data_dir: Path, cfg: SceneTrainConfig,
@@ -450,8 +474,8 @@ def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np
     """One training mini-batch of windows, at a random number of keyframes per shot."""
     # Shorter windows too: the end of a film, and films with few shots.
     length = window if rng.random() < 0.7 else int(rng.integers(4, window + 1))
-    style = sd.STYLES[cfg.material]
-    windows = [sd.sample_window(train, by_place, length, rng, similar, style=style)
+    windows = [sd.sample_window(train, by_place, length, rng, similar,
+                                style=draw_style(cfg.material, rng))
                for _ in range(cfg.windows_per_batch)]
     k = int(rng.integers(1, sd.MAX_KEYFRAMES + 1))
     keys, kmask, seconds, desc, trans, ends = shot_inputs(train, train_emb, windows, k, rng)
@@ -462,9 +486,8 @@ def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np
         kmask = kmask & ~drop
     # Some videos come with cuts only (or a detector that names no gradual type): the model
     # must not depend on transitions being there.
-    if style.between is not None:
-        plain = torch.rand(len(windows)) < 0.2
-        trans[plain] = 0.0
+    plain = torch.rand(len(windows)) < 0.2
+    trans[plain] = 0.0
     return keys, kmask, seconds, desc, trans, ends
 
 
@@ -492,7 +515,8 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
     similar = similar_places(train, train_emb[0] if train_emb.ndim == 3 else train_emb)
     val_rng = np.random.default_rng([cfg.seed, 0x56414C])  # "VAL"
     val_windows = [sd.sample_window(val, val.shots_of_place(), window, val_rng,
-                                    similar_places(val, val_emb), style=sd.STYLES[cfg.material])
+                                    similar_places(val, val_emb),
+                                    style=draw_style(cfg.material, val_rng))
                    for _ in range(cfg.val_windows)]
     for p in model.encoder.parameters():
         p.requires_grad_(False)
@@ -542,18 +566,18 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
 
 # -- decoder -------------------------------------------------------------------------------------
 
-def scene_prior_statistics(bank: sd.ShotBank, style: sd.WindowStyle, seed: int,
+def scene_prior_statistics(bank: sd.ShotBank, material: str, seed: int,
                            windows: int = 200, length: int = 400) -> dict[str, Any]:
-    """What scenes of ``style`` look like when drawn from ``bank``: the median of log scene
-    seconds, the mean absolute deviation from it, and the share of one-shot scenes. This is
-    the decoder's prior: learnt from the training material, not set by hand or fitted on any
-    test film."""
+    """What scenes of ``material`` (:data:`MATERIALS`) look like when drawn from ``bank``: the
+    median of log scene seconds, the mean absolute deviation from it, and the share of
+    one-shot scenes. This is the decoder's prior: learnt from the training material, not set
+    by hand or fitted on any test film."""
     rng = np.random.default_rng([seed, 0x5052494F])  # "PRIO"
     by_place = bank.shots_of_place()
     seconds: list[float] = []
     shots: list[int] = []
     for _ in range(windows):
-        w = sd.sample_window(bank, by_place, length, rng, style=style)
+        w = sd.sample_window(bank, by_place, length, rng, style=draw_style(material, rng))
         bounds = [0, *(np.flatnonzero(w.ends[:-1]) + 1).tolist()]
         # Whole scenes only: the window's first and last scenes may be cut short.
         for a, b in zip(bounds[1:-1], bounds[2:], strict=False):
@@ -593,7 +617,7 @@ def calibrate_decoder(model: SceneTransformer, val: sd.ShotBank, val_emb: np.nda
     films = []
     for _ in range(cfg.val_films):
         w = sd.sample_window(val, by_place, VAL_FILM_SHOTS, rng, similar,
-                             style=sd.STYLES[cfg.material])
+                             style=draw_style(cfg.material, rng))
         keys, kmask, durations, desc, trans, _ends = shot_inputs(val, val_emb, [w], keyframes)
         p = window_probabilities(model, keys[0].numpy(), kmask[0].numpy(),
                                  durations[0].numpy(), desc[0].numpy(), trans[0].numpy())
@@ -649,16 +673,20 @@ def calibrate_decoder(model: SceneTransformer, val: sd.ShotBank, val_emb: np.nda
 def _markdown(card: Mapping[str, Any], weights: Path) -> str:
     best = card["validation"]["best"]
     material = card["recipe"].get("material", "short")
+    film = ("scenes have a film's structure (3–40 shots, a handful most often, rare one-shot "
+            "scenes; cutaways to another place that stay in the scene; shot / reverse shot; "
+            "similar-looking and returning places), and every shot is entered by a cut, "
+            "dissolve, fade or wipe drawn per gap (fades and dissolves mostly at scene "
+            "changes, a few inside scenes; a fifth of the windows cuts only). Credits rolls "
+            "are among the procedural places.")
     data_text = {
         "short": "scenes are runs of shots of one place in shuffled order, or of two places "
                  "cut back and forth (shot / reverse shot), cuts only.",
-        "film": "scenes have a film's structure (3–40 shots, a handful most often, rare "
-                "one-shot scenes; cutaways to another place that stay in the scene; shot / "
-                "reverse shot; similar-looking and returning places), and every shot is "
-                "entered by a cut, dissolve, fade or wipe drawn per gap (fades and dissolves "
-                "mostly at scene changes, a few inside scenes; a fifth of the windows cuts "
-                "only). Credits rolls are among the procedural places.",
-    }[material]
+        "film": film,
+        "mixed": "70 % of the windows: " + film[0].lower() + film[1:-1] + "; 30 %: fast-paced "
+                 "windows of short scenes (1–20 shots, one-shot scenes common) with the same "
+                 "transitions.",
+    }.get(material, material)
     lines = [
         f"# {weights.name}: vidscene's scene model", "",
         "Registry name `scene-transformer` (keyframe encoder + shot-sequence transformer), "
@@ -781,8 +809,7 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
                                           progress, pruning)
     best = max(curve, key=lambda c: c["k3"]["f1"])
     model.load_state_dict(state)
-    style = sd.STYLES[cfg.material]
-    stats = scene_prior_statistics(train, style, cfg.seed)
+    stats = scene_prior_statistics(train, cfg.material, cfg.seed)
     log(f"scene prior from the training material: {stats}")
     decoder = calibrate_decoder(model, val, val_emb, stats, cfg, log)
     seconds = time.perf_counter() - start
