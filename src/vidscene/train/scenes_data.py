@@ -11,13 +11,17 @@ and its descriptor mean (:func:`vidscene.keyframes.shot_embedding`) is kept too,
 training inputs are exactly what :class:`~vidscene.scenes.TransformerSegmenter` sees in a real
 analysis, minus the video codec.
 
-Scenes are assembled from the bank on the fly (:func:`sample_window`): a scene is 1–20 shots
-of one place in random order (shot order inside a scene is shuffled, which multiplies the data
-while keeping every scene's context), a scene change switches place. Hard cases by construction:
-one-shot scenes, long scenes, a next place chosen among the most similar-looking ones, a place
-that returns after another scene (a new scene, as a cut back to an earlier location is), and
-"dialogue" scenes that cut back and forth between two places (shot / reverse shot: one scene
-of two looks, the commonest structure of edited scenes).
+Scenes are assembled from the bank on the fly (:func:`sample_window`): a scene is shots of one
+place in random order (shot order inside a scene is shuffled, which multiplies the data while
+keeping every scene's context), a scene change switches place; how many shots a scene holds,
+whether cutaways interrupt it and how shots are entered (cut, dissolve, fade, wipe) is the
+window's :class:`WindowStyle` (:data:`SHORT_STYLE`, 1–20 shots and cuts only, the first
+model's; :data:`FILM_STYLE`, a film's 3–40 shots with transitions that hint at scene changes).
+Hard cases by construction: one-shot scenes, long scenes, a next place chosen among the most
+similar-looking ones, a place that returns after another scene (a new scene, as a cut back to
+an earlier location is), cutaways that stay in the scene, and "dialogue" scenes that cut back
+and forth between two places (shot / reverse shot: one scene of two looks, the commonest
+structure of edited scenes).
 
 Held-out places (whole clip families, :func:`vidscene.train.shots_data.split_clips`, and
 procedural places from their own seeds) never give training shots: they are the validation set.
@@ -40,9 +44,8 @@ from vidscene import keyframes as kf
 from vidscene.errors import ConfigError
 from vidscene.train.synth import PROCEDURAL_KINDS, ProceduralSource
 
-__all__ = ["FILM_STYLE", "SHORT_STYLE", "STYLES", "TRANSITION_KINDS", "Place", "ShotBank",
-           "Window", "WindowStyle", "build_bank", "load_clip_place", "procedural_place",
-           "sample_window", "scene_statistics"]
+__all__ = ["FILM_STYLE", "SHORT_STYLE", "TRANSITION_KINDS", "Place", "ShotBank", "Window",
+           "WindowStyle", "build_bank", "load_clip_place", "procedural_place", "sample_window"]
 
 SAMPLE_FPS = 2.0
 """Analysis frames per second, as the pipeline samples (``--sample-fps`` default)."""
@@ -59,7 +62,6 @@ JITTER = 0.12
 PAN_P = 0.5
 MAX_KEYFRAMES = 4
 """Keyframe selections precomputed per shot (K = 1..MAX_KEYFRAMES)."""
-SCENE_SHOTS = (1, 20)
 SIMILAR_P = 0.3
 """Chance that the next scene's place is one of the three most similar-looking ones."""
 RETURN_P = 0.12
@@ -307,7 +309,6 @@ FILM_STYLE = WindowStyle(
 """A film's scene structure: 3–40 shots a scene (a handful most often, a long tail), rare
 one-shot scenes, cutaways inside scenes, and gradual transitions that are evidence of a scene
 change but no proof (most cross one, a few lie inside a scene)."""
-STYLES: dict[str, WindowStyle] = {"short": SHORT_STYLE, "film": FILM_STYLE}
 GRADUAL_SECONDS = (0.3, 1.2)
 """Length range of a gradual transition."""
 
@@ -427,24 +428,3 @@ def sample_window(bank: ShotBank, by_place: list[np.ndarray], length: int,
                   kinds[window] if has_transitions else None,
                   seconds[window] if has_transitions else None)
 
-
-def scene_statistics(bank: ShotBank, by_place: list[np.ndarray], style: WindowStyle,
-                     seed: int, windows: int = 200, length: int = 400) -> dict[str, Any]:
-    """What scenes of ``style`` look like, drawn from ``bank``: the mean and spread of log
-    scene seconds and the share of one-shot scenes (the decoder's prior, learnt from the
-    training material rather than set by hand or fitted on any test film)."""
-    rng = np.random.default_rng([seed, 0x5052494F])  # "PRIO"
-    seconds: list[float] = []
-    shots: list[int] = []
-    for _ in range(windows):
-        w = sample_window(bank, by_place, length, rng, style=style)
-        bounds = [0, *(np.flatnonzero(w.ends[:-1]) + 1).tolist()]
-        # Whole scenes only: the window's first and last scenes may be cut short.
-        for a, b in zip(bounds[1:-1], bounds[2:], strict=False):
-            seconds.append(float(bank.seconds[w.shots[a:b]].sum()))
-            shots.append(b - a)
-    logs = np.log(np.maximum(seconds, 1e-3))
-    return {"log_seconds_mean": round(float(logs.mean()), 4),
-            "log_seconds_std": round(float(logs.std()), 4),
-            "one_shot_share": round(float(np.mean(np.array(shots) == 1)), 4),
-            "scenes": len(shots)}

@@ -24,13 +24,15 @@ transformer on the encoder's embeddings.
    reported too.
 5. **Decoder** (:func:`calibrate_decoder`): the scene prior is measured on the training
    material (:func:`scene_prior_statistics`); the decoder's threshold and the prior's weight
-   are the pair with the best boundary F1 on long held-out sequences (300 shots each), read
-   and decoded exactly as the segmenter does. Both go into the card's ``decoder`` section.
+   are chosen on long held-out sequences (300 shots each), read and decoded exactly as the
+   segmenter does, by the one-standard-error rule (of the settings within one standard error
+   of the best boundary F1, the strongest prior). Both go into the card's ``decoder`` section.
 
-``material`` says how scenes are drawn (``scenes_data.STYLES``): ``film`` (v2: a film's scene
-structure, with transitions) or ``short`` (v1). ``init_weights`` starts from a saved model and
-keeps its keyframe encoder (v2 started from v1). The cross-fitted embeddings are cached beside
-the banks, so retraining the sequence model on the same banks skips the fold encoders.
+``material`` says how scenes are drawn (:data:`MATERIALS`): ``film`` (a film's scene structure,
+with transitions), ``mixed`` (v2: 70 % film windows, 30 % fast-paced ones) or ``short`` (v1).
+``init_weights`` starts from a saved model and keeps its keyframe encoder (v2 started from
+v1). The cross-fitted embeddings are cached beside the banks, so retraining the sequence model
+on the same banks skips the fold encoders.
 """
 
 from __future__ import annotations
