@@ -10,8 +10,10 @@ keyframes embedded when a shot closes) and its segment call (the shot-sequence m
 windows, then the decoder). Measured two ways:
 
 * **inside one analysis** (``vidscene.pipeline.analyze``, this process): the segmenter's own
-  methods are timed where the pipeline calls them, against the analysis's wall time. This is
-  the target's measure: exact, and immune to the machine's drift between runs;
+  methods are timed where the pipeline calls them, against the analysis's wall time (PyTorch
+  is imported first: the default shot detector loads it whatever the segmenter). Immune to
+  the machine's drift between runs, but an upper bound: the time inside ``prepare`` includes
+  waiting for the interpreter lock while the decoder's and the attributes' threads run;
 * **as a user runs it**: ``vidscene analyze FILE --json … --db memory: -q`` as child processes,
   alternately with ``--scenes transformer`` and ``--scenes osg`` (no model; its grouping takes
   milliseconds), medians of ``--rounds``. Their difference also holds the run-to-run noise of
@@ -37,7 +39,7 @@ from typing import Any
 import _dataset
 import _report
 import scenes
-from speed import run_checked
+from speed import BIN, run_checked
 
 SECTION = "Scene segmenter cost"
 SIZE = (1280, 720)
@@ -83,12 +85,14 @@ class Stopwatch:
 
 def inside_one_analysis(video: Path) -> dict[str, Any]:
     """The segmenter's costs timed where the pipeline calls them, in one default analysis."""
+    import torch  # noqa: F401  (the default shot detector imports it in any case)
+
     from vidscene.pipeline import AnalyzeSettings, analyze
     from vidscene.scenes import TransformerSegmenter
 
     watch = Stopwatch()
-    segmenter = TransformerSegmenter()
     start = time.perf_counter()
+    segmenter = TransformerSegmenter()
     segmenter.model()  # the load, timed on its own
     load = time.perf_counter() - start
     embedder = segmenter.keyframe_embedder()
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(rounds):
             for name in (("transformer", "osg") if r % 2 == 0 else ("osg", "transformer")):
                 json_path = Path(tmp) / f"{name}.json"
-                child = run_checked(name, ["vidscene", "analyze", str(video), "--json",
+                child = run_checked(name, [str(BIN / "vidscene"), "analyze", str(video), "--json",
                                            str(json_path), "--db", "memory:", "--scenes", name,
                                            "-q"], video)
                 analysis = json.loads(json_path.read_text())
