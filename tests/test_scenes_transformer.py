@@ -435,6 +435,12 @@ def test_cli_train_scenes_on_tiny_settings(tmp_path: Path, monkeypatch: pytest.M
     assert out.with_suffix(".md").is_file()
     r = CliRunner().invoke(app, ["train", "scenes", "--clips", str(tmp_path / "absent")])
     assert r.exit_code == 1 and "clips folder not found" in r.output
+    r = CliRunner().invoke(app, ["train", "scenes", "--material", "bogus", "--data-dir",
+                                 str(tmp_path / "data")])
+    assert r.exit_code == 1 and "unknown --material 'bogus'" in r.output
+    r = CliRunner().invoke(app, ["train", "scenes", "--init-weights",
+                                 str(tmp_path / "absent.safetensors")])
+    assert r.exit_code == 1 and "--init-weights: no such file" in r.output
 
 
 def test_train_scenes_can_prune_the_sequence_transformer(tmp_path: Path) -> None:

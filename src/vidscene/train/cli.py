@@ -217,18 +217,21 @@ SCENES_HELP = (
     "Renders banks of synthetic shots (differently framed and coloured segments of the "
     "single-shot dev clips and of procedural places, whole clips held out for validation), "
     "trains the keyframe encoder contrastively (keyframes of one place are positives), then "
-    "the transformer on windows of scenes drawn from the bank (--material film: a film's "
-    "scene structure, 3-40 shots a scene, cutaways, transitions that hint at scene changes; "
-    "similar-looking and returning places as hard cases), keeping the step with the best "
+    "the transformer on windows of scenes drawn from the bank (--material mixed: mostly a "
+    "film's scene structure, 3-40 shots a scene, cutaways, transitions that hint at scene "
+    "changes, and some fast-paced windows of short scenes; similar-looking and returning "
+    "places as hard cases), keeping the step with the best "
     "held-out F1; then measures the scene prior on the training material and picks the "
     "decoder's threshold and prior weight on long held-out sequences.\n\n"
     "--init-weights starts from a saved model and keeps its keyframe encoder (v2 was made "
     "from v1 this way); the cross-fitted embeddings are cached with the banks, so a rerun on "
     "the same banks skips the fold encoders.\n\n"
-    "The defaults took 37 minutes on 2 CPU cores (55 with a benchmark running beside): the "
-    "shot banks ~3 min (cached and reused), three keyframe encoders (two cross-fitting folds "
-    "and the final one, 1,500 steps each) ~25 min, the transformer (4,000 steps) ~8 min. More "
-    "--encoder-steps and --scene-steps trade time for accuracy."
+    "From scratch the defaults take about 37 minutes on 2 CPU cores: the shot banks ~4 min "
+    "(cached and reused), three keyframe encoders (two cross-fitting folds and the final "
+    "one, 1,500 steps each) ~25 min, the transformer (4,000 steps) ~8 min; with "
+    "--init-weights the final encoder is not trained (~21 min), and a rerun on cached banks "
+    "and embeddings takes ~8 min. More --encoder-steps and --scene-steps trade time for "
+    "accuracy."
 )
 
 
@@ -266,7 +269,7 @@ def scenes_cmd(
         "--material", help="How scenes are drawn from the shot banks: 'film' (a film's scene "
         "structure: 3-40 shots a scene, cutaways, transitions that hint at scene changes), "
         "'mixed' (70 % film, 30 % fast-paced windows of short scenes) or 'short' (the first "
-        "model's short scenes, cuts only).")] = "film",
+        "model's short scenes, cuts only).")] = "mixed",
     transitions: Annotated[bool, typer.Option(
         "--transitions/--no-transitions", help="Give the model each shot's transition type "
         "and length as inputs.")] = True,

@@ -93,7 +93,7 @@ class SceneTrainConfig:
     """Augmented embedding versions of each training image besides the clean one."""
     folds: int = 2
     """Cross-fitting folds of the training places (:func:`cross_fitted_embeddings`)."""
-    material: str = "film"
+    material: str = "mixed"
     """How scenes are drawn from the banks (:data:`MATERIALS`): ``film``, a film's scene
     structure with transitions; ``mixed``, mostly that and some fast-paced windows (short
     scenes, one-shot ones common); ``short``, the first model's short scenes, cuts only."""
