@@ -94,8 +94,8 @@ class SceneTransformerConfig(ModelConfig):
     """Also tell each shot token how the shot is entered: dissolve, fade or wipe (a cut is
     none of them) and the transition's length in seconds (:data:`TRANSITION_FEATURES`). A fade
     is strong evidence of a scene change but no proof; the model learns how strong. The
-    projection starts at zero, so a model widened from one without it (``widen_from``)
-    predicts exactly as before until trained."""
+    projection starts at zero, so a model started from weights without it (``vidscene train
+    scenes --init-weights``) predicts exactly as before until trained."""
 
     def __post_init__(self) -> None:
         for name in ("image_size", "encoder_channels", "offsets"):

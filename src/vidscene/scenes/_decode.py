@@ -28,6 +28,7 @@ import numpy as np
 
 __all__ = ["ScenePrior", "decode_scenes"]
 
+
 @dataclass(frozen=True)
 class ScenePrior:
     """What a scene of the training material looks like: ``log_seconds_median`` and

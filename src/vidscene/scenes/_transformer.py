@@ -160,9 +160,9 @@ class TransformerSegmenter(SceneSegmenter):
             rows = np.asarray(rows, np.float32)[:k]
             keys[i, :len(rows)] = rows
             kmask[i, :len(rows)] = True
-        seconds = np.array([max(s.end_time - s.start_time, 0.0) for s in shots], np.float32)
-        return window_probabilities(model, keys, kmask, seconds, embeddings.astype(np.float32),
-                                    shot_transitions(shots), device=self.device)
+        return window_probabilities(model, keys, kmask, _durations(shots).astype(np.float32),
+                                    embeddings.astype(np.float32), shot_transitions(shots),
+                                    device=self.device)
 
     def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
                 keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
@@ -175,8 +175,7 @@ class TransformerSegmenter(SceneSegmenter):
         if any(len(k) == 0 for k in keyframes):
             raise ValueError("every shot needs at least one keyframe embedding")
         p = self.end_probabilities(shots, rows, keyframes)
-        seconds = np.array([max(s.end_time - s.start_time, 0.0) for s in shots])
-        starts = decode_scenes(p, seconds, self.threshold, self.prior)
+        starts = decode_scenes(p, _durations(shots), self.threshold, self.prior)
         bounds = [*starts, len(shots)]
         confidences = []
         for first, stop in zip(bounds, bounds[1:], strict=False):
@@ -186,6 +185,11 @@ class TransformerSegmenter(SceneSegmenter):
             steady = 1.0 - float(inside.max()) if len(inside) else 1.0
             confidences.append(min(edge_in, edge_out, steady))
         return scenes_from_bounds(shots, starts, confidences)
+
+
+def _durations(shots: Sequence[Shot]) -> np.ndarray:
+    """Each shot's length in seconds (what the model and the decoder's prior read)."""
+    return np.array([max(s.end_time - s.start_time, 0.0) for s in shots])
 
 
 def shot_transitions(shots: Sequence[Shot]) -> np.ndarray:

@@ -322,11 +322,12 @@ def _scene_length(rng: np.random.Generator, style: WindowStyle = SHORT_STYLE) ->
 
 
 def _transitions(ends: Sequence[int], style: WindowStyle, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """How each shot is entered (kind indices, seconds); ``None`` for a cuts-only style."""
+    if style.between is None or style.within is None:
+        return None
     kinds = np.zeros(len(ends), np.int64)
     seconds = np.zeros(len(ends), np.float32)
-    if style.between is None or style.within is None:
-        return kinds, seconds
     for i in range(1, len(ends)):
         mix = style.between if ends[i - 1] else style.within
         names = list(mix)
@@ -417,14 +418,12 @@ def sample_window(bank: ShotBank, by_place: list[np.ndarray], length: int,
                 used[place] = set()  # start over rather than repeat a shot within the scene
         shots.extend(draw(place) for place in sequence)
         ends.extend([0] * (count - 1) + [1])
-    kinds, seconds = _transitions(ends, style, rng)
+    entered = _transitions(ends, style, rng)
     # The window may start inside a scene: drop a random prefix of the first scene's shots
     # (the model must not learn that windows begin at scene starts).
     first_end = ends.index(1)
     cut = int(rng.integers(0, first_end + 1))
     window = slice(cut, cut + length)
-    has_transitions = style.between is not None
     return Window(np.array(shots[window], np.int64), np.array(ends[window], np.int64),
-                  kinds[window] if has_transitions else None,
-                  seconds[window] if has_transitions else None)
+                  *((entered[0][window], entered[1][window]) if entered else (None, None)))
 

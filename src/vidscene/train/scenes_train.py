@@ -406,8 +406,7 @@ def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Wind
             kmask[i, j, :len(rows)] = True
         seconds[i, :len(w.shots)] = bank.seconds[w.shots]
         desc[i, :len(w.shots)] = bank.descriptor[w.shots]
-        if w.transition is not None and w.transition_seconds is not None:
-            transitions[i, :len(w.shots)] = window_transitions(w)
+        transitions[i, :len(w.shots)] = window_transitions(w)
         ends[i, :len(w.shots)] = w.ends
     return (torch.from_numpy(keys), torch.from_numpy(kmask), torch.from_numpy(seconds),
             torch.from_numpy(desc), torch.from_numpy(transitions), torch.from_numpy(ends))
