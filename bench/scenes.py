@@ -15,9 +15,13 @@ Inputs, built only from ``../shared/data``:
   "Scenes on long films"): 10+ minutes and 12+ scenes each, with a film's scene structure
   (scenes of 12 s to 2.5 min and 3–40 shots, establishing shots, shot / reverse shot, inserts
   and cutaways, returns, gradual transitions at most scene changes and a few inside scenes,
-  titles and end credits as one scene each). Scored within ±2 s and ±1 s, with the scene
-  count error and the share of one-shot scenes; the classic segmenters are tuned on two long
-  films of other seeds.
+  titles and end credits as one scene each), with a soundtrack planned with the scenes
+  (``vidscene.train.scene_sound.film_soundtrack``: a clip's own sound for its scenes, held-out
+  procedural beds for the rest, J / L cuts, sound bridges across scene changes, music coming
+  in). Scored within ±2 s and ±1 s, with the scene count error and the share of one-shot
+  scenes; the classic segmenters are tuned on two long films of other seeds. The transformer
+  also runs deaf (``transformer-silent``: the same shots with no sound, as on a video without
+  audio) and with the previous weights (``--baseline-weights``, default v2).
 
 Two modes, so that segmenters are compared apart from shot errors and as users get them:
 
@@ -54,9 +58,15 @@ from vidscene.analysis import Scene, Shot, Transition
 from vidscene.errors import ConfigError
 from vidscene.metrics import SceneScores, score_scenes
 from vidscene.pipeline import AnalyzeSettings, analyze
-from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter, scenes_from_bounds
+from vidscene.scenes import (
+    SEGMENTERS,
+    SceneSegmenter,
+    create_segmenter,
+    scenes_from_bounds,
+    sound_blocks,
+)
 from vidscene.shots import ShotDetector
-from vidscene.video import FrameBatch
+from vidscene.video import FrameBatch, read_audio
 
 SECTION = "Scenes"
 SEED = 20261129
@@ -114,12 +124,58 @@ def _film_salt(long: bool) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _sound_salt() -> str:
+    """Hash of the soundtrack planner and the sound features: either changed, new tracks."""
+    import hashlib
+
+    from vidscene.scenes import _sound
+    from vidscene.train import scene_sound
+
+    text = Path(scene_sound.__file__).read_bytes() + Path(_sound.__file__).read_bytes()
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
+def _add_soundtrack(silent: Path, out: Path, truth: Any, clips: list[Path], seed: int) -> None:
+    """``out``: ``silent`` with a soundtrack planned with its scenes (module doc)."""
+    import subprocess
+    import tempfile
+    import wave
+
+    from vidscene.train.scene_sound import RATE, film_soundtrack
+
+    fps = truth.fps
+    seconds = [(b - a) / fps for a, b in truth.shots]
+    ends = [0] * len(truth.shots)
+    for _first, last in truth.scenes:
+        ends[last] = 1
+    # A scene is heard as the place of its first shot; titles and credits as music.
+    credits = {e.first_frame for e in truth.negatives if e.type in ("title", "credits")}
+    places = []
+    for first, last in truth.scenes:
+        a, b = truth.shots[first][0], truth.shots[last][1]
+        places.append("credits" if any(a <= f < b for f in credits)
+                      else truth.sources[first].split("@")[0])
+    track = film_soundtrack(seconds, ends, places, {c.name: c for c in clips}, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "sound.wav"
+        with wave.open(str(wav), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(RATE)
+            w.writeframes((np.clip(track, -1, 1) * 32767).astype(np.int16).tobytes())
+        part = out.with_name(out.name + ".part.mp4")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(silent), "-i", str(wav),
+                        "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a",
+                        "96k", str(part)], check=True)
+        part.replace(out)
+
+
 def build_films(n: int, clips_dir: Path, log: Any, *, seed: int = SEED,
                 prefix: str = "scenes", only: list[str] | None = None,
-                long: bool = False) -> list[Film]:
+                long: bool = False, sound: bool = False) -> list[Film]:
     """``n`` scene films of fixed seeds (cached); ``only``: compose from these clips alone;
     ``long``: films with a film's scene structure (``scene_synth.plan_film``) instead of the
-    short scene films."""
+    short scene films; ``sound``: with a soundtrack planned with the scenes."""
     from vidscene.train.scene_synth import make_film, make_scene_film, scene_frame_ranges
     from vidscene.train.synth import GroundTruth
 
@@ -140,6 +196,14 @@ def build_films(n: int, clips_dir: Path, log: Any, *, seed: int = SEED,
             log(f"composing {path.name}")
             make = make_film if long else make_scene_film
             truth = make(path, seed=seed + i, clips=clip_paths, size=SIZE)
+        if sound:
+            heard = path.with_name(f"{path.stem}-sound-{_sound_salt()}.mp4")
+            if not heard.is_file():
+                for stale in _dataset.CACHE_DIR.glob(f"{path.stem}-sound-*"):
+                    stale.unlink()
+                log(f"adding a soundtrack: {heard.name}")
+                _add_soundtrack(path, heard, truth, clip_paths, seed + i)
+            path = heard
         films.append(Film(path.stem, path, truth.fps,
                           [Transition(t.type, t.first_frame, t.last_frame, 1.0)
                            for t in truth.transitions],
@@ -204,6 +268,12 @@ class Analysed:
     shots: list[Shot]
     embeddings: np.ndarray
     keyframes: list[np.ndarray] | None
+    sound: np.ndarray | None = None
+    """The soundtrack's band-power blocks, as the scene stage measures them."""
+
+
+SILENT_ROWS: set[str] = set()
+"""Rows whose segmenter gets no sound (as on a video without audio)."""
 
 
 SCENE_WEIGHTS: dict[str, Any] = {}
@@ -227,15 +297,19 @@ def analyse(film: Film, mode: str, keyframes_per_shot: int) -> Analysed:
     settings = AnalyzeSettings(scenes="transformer", keyframes_per_shot=keyframes_per_shot)
     segmenter = _segmenter("transformer", SCENE_WEIGHTS)
     result = analyze(film.path, settings, detector=detector, segmenter=segmenter)
+    track = read_audio(film.path)
     return Analysed(result.analysis.shots, np.asarray(result.shot_embeddings),
-                    result.keyframe_embeddings)
+                    result.keyframe_embeddings,
+                    sound_blocks(track.mono, track.rate) if track is not None else None)
 
 
-def segment(spec: tuple[str, dict[str, Any]], data: Analysed) -> list[Scene]:
+def segment(spec: tuple[str, dict[str, Any]], data: Analysed, hear: bool = True
+            ) -> list[Scene]:
     name, kwargs = spec
     if name in REFERENCES:
         return _reference(name, data.shots)
-    return _segmenter(name, kwargs).segment(data.shots, data.embeddings, data.keyframes)
+    return _segmenter(name, kwargs).segment(data.shots, data.embeddings, data.keyframes,
+                                            data.sound if hear else None)
 
 
 def tune(films: list[Film], log: Any, tolerance: float = 1.0) -> dict[str, dict[str, float]]:
@@ -276,7 +350,7 @@ def run(films: list[Film], specs: dict[str, tuple[str, dict[str, Any]]], toleran
             for row, spec in [*rows.items(), *((r, (r, {})) for r in REFERENCES)]:
                 d = by_data.get(row, data)
                 start = time.perf_counter()
-                scenes = segment(spec, d)
+                scenes = segment(spec, d, hear=row not in SILENT_ROWS)
                 seconds = time.perf_counter() - start
                 score = score_scenes(film.scenes, scenes, fps=film.fps, tolerance=tolerance)
                 other = score_scenes(film.scenes, scenes, fps=film.fps,
@@ -355,7 +429,13 @@ def markdown_long(summary: dict[str, Any], info: dict[str, Any], films: list[Fil
              "to 2.5 min and 3–40 shots, establishing shots, shot / reverse shot, inserts and "
              "cutaways inside scenes, returns to earlier places, dissolves and fades at most "
              "scene changes and a few inside scenes, opening titles and end credits as one "
-             "scene each. Boundaries matched one to one within ±2 s (P / R / F1) and ±1 s "
+             "scene each. Each has a soundtrack planned with its scenes "
+             "(`scene_sound.film_soundtrack`: a clip's own sound, where it has one, for the "
+             "scenes of that clip, held-out procedural beds for the rest, music for titles "
+             "and credits; J / L cuts, sound carried across some scene changes, music coming "
+             "in inside scenes). `transformer-silent`: the same model and shots without the "
+             "sound, as on a video with no audio; `transformer-v2`: the previous weights. "
+             "Boundaries matched one to one within ±2 s (P / R / F1) and ±1 s "
              "(F1); C / O / F: Vendrig–Worring coverage, overflow and their F-score on frames; "
              "all pooled over films. *Count error*: mean over films of |found − annotated| / "
              "annotated, and the worst film's signed error. *One-shot*: share of the found "
@@ -397,7 +477,9 @@ def markdown(summary: dict[str, Any], info: dict[str, Any], n_films: int, tolera
              f"and `-tuned` on {TUNE_FILMS} tuning films (seeds {TUNE_SEED}…, oracle shots; "
              f"{tuned_text or 'not run'}); `transformer` runs with its shipped weights and "
              f"threshold, {keyframes_per_shot} keyframe(s) per shot (the analysis default), "
-             f"and `transformer-k{ablation_k}` with {ablation_k} (oracle mode). *Unseen places*: "
+             f"and `transformer-k{ablation_k}` with {ablation_k} (oracle mode); "
+             "`transformer-v2` is the previous weights. These films have no soundtrack, so "
+             "a model that listens reads the picture alone here. *Unseen places*: "
              f"{n_unseen} more films (seeds {UNSEEN_SEED}…) composed only from the clips the "
              "scene model held out in training (listed in its model card): places it never saw. "
              f"The main columns pool the {n_films} films, whose clips the model partly trained "
@@ -445,6 +527,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="films composed only from the scene model's held-out clips (0: none)")
     p.add_argument("--scene-weights", type=Path, default=None,
                    help="weights of the transformer segmenter (default: the shipped ones)")
+    p.add_argument("--baseline-weights", type=Path,
+                   default=_report.REPO / "src" / "vidscene" / "nn" / "weights"
+                   / "scene-transformer-v2.safetensors",
+                   help="earlier transformer weights run beside the default (row "
+                   "transformer-VERSION; default v2)")
     p.add_argument("--ablation-k", type=int, default=3,
                    help="keyframes per shot of the transformer-kK row (oracle mode; default 3)")
     p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
@@ -486,6 +573,15 @@ def _with_tuned(specs: dict[str, tuple[str, dict[str, Any]]],
     return out
 
 
+def _with_baseline(specs: dict[str, tuple[str, dict[str, Any]]], base: Path | None
+                   ) -> dict[str, tuple[str, dict[str, Any]]]:
+    """``specs`` and, beside the transformer, a row for the earlier weights ``base``."""
+    out = dict(specs)
+    if "transformer" in specs and base is not None and base.is_file():
+        out[f"transformer-{base.stem.split('-')[-1]}"] = ("transformer", {"weights": base})
+    return out
+
+
 def run_short(args: argparse.Namespace, clips: Path, specs: dict[str, tuple[str, dict[str, Any]]],
               info: dict[str, Any], write: bool, log: Any) -> None:
     """The short scene films, the unseen-places films and the demo (section Scenes)."""
@@ -506,8 +602,8 @@ def run_short(args: argparse.Namespace, clips: Path, specs: dict[str, tuple[str,
     demo = demo_film()
     if demo is not None:
         films.append(demo)
-    results = run(films, _with_tuned(specs, tuned), args.tolerance, args.keyframes_per_shot,
-                  args.ablation_k, log)
+    results = run(films, _with_tuned(_with_baseline(specs, args.baseline_weights), tuned),
+                  args.tolerance, args.keyframes_per_shot, args.ablation_k, log)
     summary = summarise(results, synthetic, unseen)
     _report.publish(SECTION, args.out,
                     {"info": info, "tolerance_s": args.tolerance, "films": n, "tuned": tuned,
@@ -526,7 +622,11 @@ def run_long(args: argparse.Namespace, clips: Path, specs: dict[str, tuple[str, 
         tuning = build_films(LONG_TUNE_FILMS, clips, log, seed=LONG_TUNE_SEED,
                              prefix="films-tune", long=True)
         tuned = tune(tuning, log, tolerance=LONG_TOLERANCE)
-    films = build_films(n, clips, log, seed=LONG_SEED, prefix="films", long=True)
+    films = build_films(n, clips, log, seed=LONG_SEED, prefix="films", long=True, sound=True)
+    specs = _with_baseline(specs, args.baseline_weights)
+    if "transformer" in specs:
+        specs["transformer-silent"] = specs["transformer"]
+        SILENT_ROWS.add("transformer-silent")
     results = run(films, _with_tuned(specs, tuned), LONG_TOLERANCE, args.keyframes_per_shot,
                   args.keyframes_per_shot, log, other_tolerance=1.0)
     summary = summarise_long(results, [f.name for f in films])

@@ -145,4 +145,4 @@ def test_analyses_record_the_model_versions_that_produced_them(
     # The learned stages name their weights the same way, shipped ones as @shipped.
     learned = analyze(path, AnalyzeSettings())
     assert "shot-transformer-v2@shipped sha256:" in learned.analysis.models["shots"]
-    assert "scene-transformer-v2@shipped sha256:" in learned.analysis.models["scenes"]
+    assert "scene-transformer-v3@shipped sha256:" in learned.analysis.models["scenes"]

@@ -330,14 +330,50 @@ def test_embedder_prepares_and_embeds(weights: Path) -> None:
     small = embedder.prepare(np.zeros((126, 224, 3), np.uint8))
     assert small.shape == (54, 96, 3)
     assert embedder.embed(np.stack([small, small])).shape == (2, 16)
+    assert embedder.embed(small[:0]).shape == (0, 16)
+
+
+def test_keyframes_embed_alike_however_they_are_grouped(weights: Path) -> None:
+    # The pipeline embeds many shots a call (a chunked or live analysis groups them
+    # otherwise): a keyframe's numbers must not depend on its company.
+    embedder = TransformerSegmenter(weights).keyframe_embedder()
+    pictures = np.random.default_rng(0).integers(0, 256, (40, 54, 96, 3), dtype=np.uint8)
+    together = embedder.embed(pictures)
+    alone = np.concatenate([embedder.embed(pictures[i:i + 1]) for i in range(40)])
+    grouped = np.concatenate([embedder.embed(pictures[a:b])
+                              for a, b in ((0, 5), (5, 23), (23, 40))])
+    assert np.array_equal(together, alone) and np.array_equal(together, grouped)
+
+
+def test_closed_shots_wait_to_be_embedded_many_at_a_time(weights: Path) -> None:
+    from vidscene.pipeline._shot_stage import ShotBuilder
+
+    embedder = TransformerSegmenter(weights).keyframe_embedder()
+    calls: list[int] = []
+    real = embedder.embed
+    embedder.embed = lambda p: (calls.append(len(p)), real(p))[1]  # type: ignore[method-assign]
+    builder = ShotBuilder(1, lambda: (224, 126), embedder)
+    rng = np.random.default_rng(1)
+    for shot in range(6):
+        for i in range(3):
+            builder.add_sample(shot * 10 + i * 3,
+                               rng.integers(0, 256, (126, 224, 3), dtype=np.uint8))
+        builder.close_until(shot * 10 + 10)
+    builder.embed(at_least=10)  # fewer wait: nothing happens yet
+    assert calls == [] and all(c.keyframe_embeddings is None for c in builder.closed)
+    builder.embed()
+    assert calls == [6]
+    assert all(c.keyframe_embeddings.shape == (1, 16) and c.prepared is None  # type: ignore[union-attr]
+               for c in builder.closed)
 
 
 @pytest.mark.skipif(not DEFAULT_SCENE_WEIGHTS.is_file(), reason="shipped weights not built")
 def test_shipped_weights_are_a_scene_transformer() -> None:
     seg = create_segmenter("transformer")
-    assert seg.describe().startswith("transformer (scene-transformer-v2")
+    assert seg.describe().startswith("transformer (scene-transformer-v3")
     assert 0.0 < seg.threshold < 1.0
     assert seg.model().config.transitions and seg.prior is not None
+    assert seg.model().config.sound and seg.listens
     assert TransformerSegmenter(prior_weight=0).prior.weight == 0  # type: ignore[union-attr]
     with pytest.raises(ConfigError, match="prior weight"):
         TransformerSegmenter(prior_weight=-1)
@@ -426,12 +462,16 @@ def test_cli_train_scenes_on_tiny_settings(tmp_path: Path, monkeypatch: pytest.M
     out = tmp_path / "scenes.safetensors"
     args = ["train", "scenes", "--out", str(out), "--data-dir", str(tmp_path / "data"),
             "--encoder-steps", "2", "--scene-steps", "2", "--procedural-places", "4",
-            "--threads", "1", "-q"]
+            "--sound-beds", "3", "--threads", "1", "-q"]
     r = CliRunner().invoke(app, args, catch_exceptions=False)
     assert r.exit_code == 0, r.output
     header = read_header(out)
     assert header.model == "scene-transformer"
     assert header.card["command"].startswith("vidscene train scenes --out")
+    # --sound is the default: the model hears, and the card says what it heard.
+    assert header.config["sound"] is True
+    assert sum(header.card["sound"]["train"]["beds"].values()) == 3
+    assert "## Sound" in out.with_suffix(".md").read_text()
     assert out.with_suffix(".md").is_file()
     r = CliRunner().invoke(app, ["train", "scenes", "--clips", str(tmp_path / "absent")])
     assert r.exit_code == 1 and "clips folder not found" in r.output

@@ -151,7 +151,7 @@ def test_library_routes(served: dict[str, Any]) -> None:
         assert stats["videos"] >= 1 and stats["shots"] >= len(analysis["shots"])
         assert sum(stats["shot_lengths"]["counts"]) == stats["shots"]
         models = c.get("/v1/models").json()
-        assert {"shot-transformer-v1", "scene-transformer-v1", "scene-transformer-v2"} <= {
+        assert {"shot-transformer-v1", "scene-transformer-v1", "scene-transformer-v3"} <= {
             m["name"] for m in models}
         metrics = c.get("/metrics").text
         assert re.search(r'vidscene_jobs\{state="done"\} [1-9]', metrics)

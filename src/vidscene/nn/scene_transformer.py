@@ -50,8 +50,9 @@ from torch import Tensor, nn
 from vidscene.errors import ConfigError
 from vidscene.nn._config import ModelConfig
 from vidscene.nn._registry import register_model
+from vidscene.scenes._sound import SOUND_FEATURES
 
-__all__ = ["TRANSITION_FEATURES", "KeyframeEncoder", "SceneTransformer",
+__all__ = ["SOUND_FEATURES", "TRANSITION_FEATURES", "KeyframeEncoder", "SceneTransformer",
            "SceneTransformerConfig", "transition_features"]
 
 TRANSITION_FEATURES = ("dissolve", "fade", "wipe", "seconds")
@@ -96,6 +97,12 @@ class SceneTransformerConfig(ModelConfig):
     is strong evidence of a scene change but no proof; the model learns how strong. The
     projection starts at zero, so a model started from weights without it (``vidscene train
     scenes --init-weights``) predicts exactly as before until trained."""
+    sound: bool = False
+    """Also tell each shot token what the soundtrack does around it
+    (:data:`~vidscene.scenes._sound.SOUND_FEATURES`: its level, how much level and spectral
+    shape change across the cut that enters it, how unlike the shots before it it sounds).
+    All zeros for a video without audio. The projection starts at zero, as ``transitions``'
+    does."""
 
     def __post_init__(self) -> None:
         for name in ("image_size", "encoder_channels", "offsets"):
@@ -189,6 +196,10 @@ class SceneTransformer(nn.Module):
             self.transition = nn.Linear(len(TRANSITION_FEATURES), d)
             nn.init.zeros_(self.transition.weight)
             nn.init.zeros_(self.transition.bias)
+        if config.sound:
+            self.hearing = nn.Linear(len(SOUND_FEATURES), d)
+            nn.init.zeros_(self.hearing.weight)
+            nn.init.zeros_(self.hearing.bias)
         self.position = nn.Parameter(torch.zeros(config.window, d))
         layer = nn.TransformerEncoderLayer(d, config.heads, config.ff, config.dropout,
                                            activation="gelu", batch_first=True, norm_first=True)
@@ -227,7 +238,8 @@ class SceneTransformer(nn.Module):
         return torch.stack(feats, dim=-1)
 
     def forward(self, keyframes: Tensor, kmask: Tensor, durations: Tensor,
-                descriptors: Tensor, transitions: Tensor | None = None) -> Tensor:
+                descriptors: Tensor, transitions: Tensor | None = None,
+                sound: Tensor | None = None) -> Tensor:
         """Scene-end logits ``(B, S)``.
 
         ``keyframes`` ``(B, S, K, D)`` embeddings (unit rows), ``kmask`` ``(B, S, K)`` bool
@@ -236,8 +248,10 @@ class SceneTransformer(nn.Module):
         mean (:func:`vidscene.keyframes.shot_embedding`, the classic segmenters' input: a
         training-free look that keeps working on footage unlike the training material),
         ``transitions`` ``(B, S, 4)`` how each shot is entered (:data:`TRANSITION_FEATURES`;
-        ignored unless ``config.transitions``; ``None``: every shot entered by a cut).
-        ``S`` may be anything up to ``config.window``."""
+        ignored unless ``config.transitions``; ``None``: every shot entered by a cut),
+        ``sound`` ``(B, S, len(SOUND_FEATURES))`` what the soundtrack does (ignored unless
+        ``config.sound``; ``None`` or zeros: no audio). ``S`` may be anything up to
+        ``config.window``."""
         b, s, k, _ = keyframes.shape
         if s > self.config.window:
             raise ValueError(f"{s} shots exceed the model's window of {self.config.window}")
@@ -261,6 +275,8 @@ class SceneTransformer(nn.Module):
         token = token + self.duration(torch.stack([log_s / 3.0, log_s - median], dim=-1))
         if self.config.transitions and transitions is not None:
             token = token + self.transition(transitions.float())
+        if self.config.sound and sound is not None:
+            token = token + self.hearing(sound.float())
         token = token + self.position[:s]
         hidden = self.norm(self.context(token, src_key_padding_mask=~valid))
         following = torch.cat([hidden[:, 1:], torch.zeros_like(hidden[:, :1])], dim=1)

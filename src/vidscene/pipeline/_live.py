@@ -407,7 +407,7 @@ class LiveAnalysis:
             detector=result.detector if result is not None else self._detector,
             attribute_models=result.attribute_models if result is not None else {},
             decode_s=0.0, shots_s=0.0)
-        analysed = self.scene_stage(VideoChunks(info, [chunk]))
+        analysed = self.scene_stage(VideoChunks(info, [chunk], soundtrack=False))
         analysis = analysed.analysis
         analysis.live = {
             "source": self.source.source, "stream": self.stream_id, "segment": number,

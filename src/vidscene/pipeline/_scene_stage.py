@@ -24,11 +24,12 @@ from vidscene.pipeline._shot_stage import (
     Sample,
     _options,
     close_shot,
+    embed_closed,
 )
 from vidscene.pipeline._stage import Resources, Stage
-from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter
+from vidscene.scenes import SEGMENTERS, SceneSegmenter, create_segmenter, sound_blocks
 from vidscene.shots import shots_from_transitions
-from vidscene.video import SpanMismatch, read_audio
+from vidscene.video import AudioTrack, SpanMismatch, read_audio
 
 
 @dataclass
@@ -39,6 +40,9 @@ class VideoChunks:
     results: list[ChunkResult]
     elapsed_s: float = 0.0
     """Wall time spent on the video before this stage (for ``timing.total_s``)."""
+    soundtrack: bool = True
+    """Whether the video's soundtrack can be read from ``info.path`` (not so for a live
+    input's segment)."""
 
 
 class SceneStage(Stage[VideoChunks, AnalysisResult]):
@@ -105,14 +109,19 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         _attach_keyframes(shots, closed)
         embeddings = (np.stack([c.embedding for c in closed]) if closed
                       else np.zeros((0, 1), np.float32))
+        listeners = [a for a in self.reducers.values() if a.audio]
+        track = (read_audio(item.info.path)
+                 if item.soundtrack and (listeners or self.segmenter.listens) else None)
         t_scenes = time.perf_counter()
         keyframe_embeddings = ([c.keyframe_embeddings for c in closed
                                 if c.keyframe_embeddings is not None]
                                if self.embedder is not None else None)
-        scenes = self.segmenter.segment(shots, embeddings, keyframe_embeddings)
+        sound = (sound_blocks(track.mono, track.rate)
+                 if track is not None and self.segmenter.listens else None)
+        scenes = self.segmenter.segment(shots, embeddings, keyframe_embeddings, sound)
         t_scenes = time.perf_counter() - t_scenes
         attrs.aggregate_shots(shots, values, self.reducers)
-        heard = self._listen(item.info.path, shots, scenes, video.duration)
+        heard = self._listen(track, listeners, shots, scenes, video.duration)
         attrs.aggregate_scenes(scenes, shots, self.reducers)
         summary = attrs.summarise_video(shots, scenes, video.duration, self.reducers)
         segments: dict[str, list[dict[str, Any]]] = {name: [] for name in attrs.SEGMENT_LISTS}
@@ -147,17 +156,14 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         return AnalysisResult(analysis, thumbnails, shot_embeddings=embeddings,
                               keyframe_embeddings=keyframe_embeddings)
 
-    def _listen(self, path: str, shots: list[Shot], scenes: list[Any], duration: float
+    def _listen(self, track: AudioTrack | None, listeners: list[attrs.Attribute],
+                shots: list[Shot], scenes: list[Any], duration: float
                 ) -> list[tuple[list[dict[str, Any]], dict[str, Any], dict[str, list[Any]]]]:
         """Measure the audio attributes on the soundtrack, decoded once for all of them:
         shot values are set here; each attribute's scene values, whole-video values and
         segments are returned (scene values are set after the frame reductions, which they
         replace). Nothing when no audio attribute is on or the video has no audio."""
-        listeners = [a for a in self.reducers.values() if a.audio]
-        if not listeners:
-            return []
-        track = read_audio(path)
-        if track is None:
+        if not listeners or track is None:
             return []
         spans = ([(s.start_time, s.end_time) for s in shots]
                  + [(c.start_time, c.end_time) for c in scenes] + [(0.0, duration)])
@@ -178,7 +184,9 @@ class SceneStage(Stage[VideoChunks, AnalysisResult]):
         if not mine:  # cannot happen with the planned tail length; never guess a keyframe
             raise ChunkNotInStep(f"no sampled frame in the shot [{start}, {end}) that crosses "
                                  "a chunk boundary")
-        return close_shot(start, end, mine, self.settings.keyframes_per_shot, self.embedder)
+        shot = close_shot(start, end, mine, self.settings.keyframes_per_shot, self.embedder)
+        embed_closed([shot], self.embedder)
+        return shot
 
 
 def _check_seams(path: str, results: list[ChunkResult]) -> None:

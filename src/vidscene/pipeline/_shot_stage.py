@@ -70,6 +70,10 @@ _THUMB_QUALITY = 82
 _TINY_RING = 512
 _BATCHES_IN_FLIGHT = 3
 """Decoded batches whose attributes may still be measured while the next is decoded."""
+EMBED_BATCH = 64
+"""Closed shots whose keyframes are embedded in one encoder call when nobody watches the
+chunk live: one call per shot costs several times the work (each call's fixed overhead, and
+the thread switches against the detector's own PyTorch calls)."""
 
 
 class ChunkNotInStep(VidsceneError):
@@ -99,6 +103,8 @@ class ClosedShot:
     embedding: np.ndarray
     thumbnails: dict[int, bytes] = field(default_factory=dict)
     keyframe_embeddings: np.ndarray | None = None
+    prepared: np.ndarray | None = None
+    """The keyframes' small copies while they wait for :func:`embed_closed` (then ``None``)."""
 
 
 @dataclass
@@ -151,18 +157,32 @@ def make_sample(index: int, rgb: np.ndarray, embedder: KeyframeEmbedder | None) 
 
 def close_shot(start: int, end: int, samples: list[Sample], k: int,
                embedder: KeyframeEmbedder | None) -> ClosedShot:
-    """Choose a shot's keyframes among its samples (frames ``[start, end)``), keep their
-    thumbnails and embed them. The one place a shot is closed, in a chunk or in the scene
-    stage, so both give the same keyframes."""
+    """Choose a shot's keyframes among its samples (frames ``[start, end)``) and keep their
+    thumbnails and, for the segmenter's embedder, their small copies (embedded later, many
+    shots at once: :func:`embed_closed`). The one place a shot is closed, in a chunk or in the
+    scene stage, so both give the same keyframes."""
     descriptors = np.stack([s.descriptor for s in samples])
     chosen = kf.select_by_descriptors([s.index for s in samples], descriptors, k)
     by_index = {s.index: s for s in samples}
-    keyframe_embeddings = None
+    prepared = None
     if embedder is not None:
-        prepared = [by_index[i].prepared for i in chosen]
-        keyframe_embeddings = embedder.embed(np.stack([p for p in prepared if p is not None]))
+        prepared = np.stack([p for p in (by_index[i].prepared for i in chosen)
+                             if p is not None])
     return ClosedShot(start, end, chosen, kf.shot_embedding(descriptors),
-                      {i: by_index[i].jpeg for i in chosen}, keyframe_embeddings)
+                      {i: by_index[i].jpeg for i in chosen}, prepared=prepared)
+
+
+def embed_closed(shots: Sequence[ClosedShot], embedder: KeyframeEmbedder | None) -> None:
+    """Embed the keyframes of every shot in ``shots`` still waiting for it, in one call."""
+    waiting = [c for c in shots if c.prepared is not None]
+    if embedder is None or not waiting:
+        return
+    rows = embedder.embed(np.concatenate([c.prepared for c in waiting if c.prepared is not None]))
+    at = 0
+    for c in waiting:
+        assert c.prepared is not None
+        c.keyframe_embeddings, at = rows[at:at + len(c.prepared)], at + len(c.prepared)
+        c.prepared = None
 
 
 class ShotBuilder:
@@ -182,6 +202,8 @@ class ShotBuilder:
         self.pending: deque[Sample] = deque()
         self.tiny: deque[tuple[int, np.ndarray]] = deque(maxlen=_TINY_RING)
         self.closed: list[ClosedShot] = []
+        self.unembedded = 0
+        """Closed shots at the end of ``closed`` whose keyframes wait for the encoder."""
         self.owned: int | None = 0 if core_start == 0 else None
         """Start of the open shot, when this builder owns it."""
         self.previous: Transition | None = VIDEO_START if core_start == 0 else None
@@ -242,7 +264,14 @@ class ShotBuilder:
             return
         samples = self._take(start, end) or [self._fallback_sample(start, end)]
         self.closed.append(close_shot(start, end, samples, self.k, self.embedder))
+        self.unembedded += self.embedder is not None
         self.owned = end
+
+    def embed(self, at_least: int = 1) -> None:
+        """Embed the waiting shots' keyframes once ``at_least`` of them wait."""
+        if self.unembedded >= at_least:
+            embed_closed(self.closed[len(self.closed) - self.unembedded:], self.embedder)
+            self.unembedded = 0
 
     def finish(self, end: int, *, video_end: bool) -> tuple[int | None, list[Sample]]:
         """The chunk is done at frame ``end``: close the owned shot there if the video ends,
@@ -426,6 +455,9 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                 found = detector.process(batch)
                 t_detect += time.perf_counter() - td
                 transitions.extend(builder.accept(found, detector.synced_from()))
+                # Live, each closed shot is handed over whole; otherwise shots wait to be
+                # embedded many at a time.
+                builder.embed(1 if on_batch is not None else EMBED_BATCH)
                 if on_batch is not None:
                     on_batch(batch, so_far)
                 if progress:
@@ -457,6 +489,7 @@ class ShotStage(Stage[Chunk, ChunkResult]):
                                  f"{chunk.start}")
         end = stream.frame_count if stop is None else stop
         tail_start, tail = builder.finish(end, video_end=stop is None)
+        builder.embed()
         return ChunkResult(
             number=chunk.number, start=chunk.start, transitions=transitions,
             times=np.concatenate(times) if times else np.zeros(0),

@@ -6,7 +6,9 @@ exchange). A segmenter sees the whole shot list at once, with one embedding per 
 A learned segmenter that wants its own view of the keyframes offers a
 :class:`KeyframeEmbedder`: the pipeline then runs it on each shot's keyframes while decoding
 (so no pixels are kept) and passes the results to :meth:`SceneSegmenter.segment` as
-``keyframes``. Classic segmenters offer none and ignore that argument.
+``keyframes``. Classic segmenters offer none and ignore that argument. A segmenter that
+:attr:`~SceneSegmenter.listens` also gets the soundtrack, as 100 ms band-power blocks
+(:func:`vidscene.scenes.sound_blocks`), when the video has one.
 
 Registered names: ``"transformer"`` (the learned shot-sequence model,
 :mod:`vidscene.scenes._transformer`), ``"osg"`` (optimal sequential grouping,
@@ -47,6 +49,8 @@ class SceneSegmenter(ABC):
 
     name: str = ""
     """Registry name (the ``--scenes`` value)."""
+    listens: bool = False
+    """Whether :meth:`segment` reads the soundtrack (its ``sound`` argument)."""
 
     def keyframe_embedder(self) -> KeyframeEmbedder | None:
         """The encoder whose keyframe embeddings :meth:`segment` wants, or ``None``."""
@@ -54,10 +58,12 @@ class SceneSegmenter(ABC):
 
     @abstractmethod
     def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
-                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
+                keyframes: Sequence[np.ndarray] | None = None,
+                sound: np.ndarray | None = None) -> list[Scene]:
         """Scenes tiling ``shots``; ``embeddings`` has one row per shot, in shot order;
         ``keyframes[i]`` (segmenters with a :meth:`keyframe_embedder` only) holds shot ``i``'s
-        keyframe embeddings, one row per keyframe.
+        keyframe embeddings, one row per keyframe; ``sound`` (segmenters that
+        :attr:`listens` only) the soundtrack's band-power blocks, ``None`` without audio.
 
         Every segmenter returns scenes that cover the shots contiguously (``first_shot`` ..
         ``last_shot`` inclusive, positions in ``shots``), copy their frame and time ranges

@@ -153,7 +153,8 @@ class OSGSegmenter(SceneSegmenter):
         )
 
     def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
-                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
+                keyframes: Sequence[np.ndarray] | None = None,
+                sound: np.ndarray | None = None) -> list[Scene]:
         if not shots:
             return []
         distances = _ShotDistances(shots, check_embeddings(shots, embeddings),

@@ -153,7 +153,8 @@ class STGSegmenter(SceneSegmenter):
         return f"stg(window={self.window:g}s, link={self.link:g})"
 
     def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
-                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
+                keyframes: Sequence[np.ndarray] | None = None,
+                sound: np.ndarray | None = None) -> list[Scene]:
         if not shots:
             return []
         rows = check_embeddings(shots, embeddings)

@@ -8,7 +8,9 @@ a scene ends there, averaged over the windows that see it with weights that favo
 a window (where the model sees context on both sides). A window's last shot is never trusted:
 whether a scene ends after it depends on the shot that comes next, which that window does not
 see. With ``transitions`` in the model's config, each shot also tells how it is entered (the
-detector's transition type and length). The segmentation is then chosen whole
+detector's transition type and length); with ``sound``, what the soundtrack does around it
+(:mod:`vidscene.scenes._sound`; a video without audio reads the picture alone). The
+segmentation is then chosen whole
 (:func:`~vidscene.scenes.decode_scenes`): boundaries where the evidence is, under the scene
 prior of the model card (scene length and the share of one-shot scenes, learnt from the
 training material), so a short shot between two likely boundaries joins a neighbour instead of
@@ -40,12 +42,15 @@ from vidscene.scenes._base import (
     scenes_from_bounds,
 )
 from vidscene.scenes._decode import ScenePrior, decode_scenes
+from vidscene.scenes._sound import shot_sound_features
 
 __all__ = ["DEFAULT_SCENE_WEIGHTS", "TransformerSegmenter", "shot_transitions",
            "window_probabilities"]
 
+ENCODER_CALL = 16
+"""Keyframes per encoder call (shorter calls are padded; see ``_Embedder.embed``)."""
 DEFAULT_SCENE_WEIGHTS = (Path(__file__).resolve().parent.parent / "nn" / "weights"
-                         / "scene-transformer-v2.safetensors")
+                         / "scene-transformer-v3.safetensors")
 
 
 class _Embedder:
@@ -64,17 +69,29 @@ class _Embedder:
         import torch
 
         model = self.owner.model()
+        # Calls of one fixed size: the math library picks its kernels by batch size, and a
+        # keyframe must embed to the same numbers however the pipeline groups shots (a chunked
+        # analysis equals a whole one, a live shot the file's).
+        pictures = np.ascontiguousarray(prepared)
+        count = len(pictures)
+        rows = []
         with torch.inference_mode():
-            out = model.encoder(torch.from_numpy(np.ascontiguousarray(prepared))
-                                .to(self.owner.device))
-        return np.asarray(out.cpu().numpy(), np.float32)
+            for start in range(0, count, ENCODER_CALL):
+                part = pictures[start:start + ENCODER_CALL]
+                if len(part) < ENCODER_CALL:
+                    part = np.concatenate([part, np.zeros((ENCODER_CALL - len(part),
+                                                           *part.shape[1:]), part.dtype)])
+                out = model.encoder(torch.from_numpy(np.array(part)).to(self.owner.device))
+                rows.append(np.asarray(out.cpu().numpy(), np.float32))
+        dim = int(self.owner.config.get("embed_dim", 64))
+        return (np.concatenate(rows)[:count] if rows else np.zeros((0, dim), np.float32))
 
 
 @SEGMENTERS.register("transformer")
 class TransformerSegmenter(SceneSegmenter):
     """Scenes from the learned shot-sequence model (see the module docstring).
 
-    ``weights`` defaults to the shipped ``scene-transformer-v2``; ``threshold`` and the scene
+    ``weights`` defaults to the shipped ``scene-transformer-v3``; ``threshold`` and the scene
     prior to those in its model card (``decoder``); ``prior_weight`` overrides the prior's
     weight (0: threshold alone). The file's header is checked at construction (a wrong or
     missing file is a ``ConfigError`` before any decoding); PyTorch and the weights load on
@@ -115,6 +132,7 @@ class TransformerSegmenter(SceneSegmenter):
                 self.prior = dataclasses.replace(self.prior, weight=float(prior_weight))
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"scene threshold must be in (0, 1), got {self.threshold}")
+        self.listens = bool(self.config.get("sound", False))
         self.threads = threads
         self.device = device
         self._model: Any = None
@@ -145,7 +163,8 @@ class TransformerSegmenter(SceneSegmenter):
         return f"{self.name} ({identify(self.path)}, threshold {self.threshold:g}{prior})"
 
     def end_probabilities(self, shots: Sequence[Shot], embeddings: np.ndarray,
-                          keyframes: Sequence[np.ndarray]) -> np.ndarray:
+                          keyframes: Sequence[np.ndarray],
+                          sound: np.ndarray | None = None) -> np.ndarray:
         """Per gap ``i`` (after shot ``i``, ``len(shots) - 1`` of them), the probability that a
         scene ends there."""
         n = len(shots)
@@ -160,12 +179,15 @@ class TransformerSegmenter(SceneSegmenter):
             rows = np.asarray(rows, np.float32)[:k]
             keys[i, :len(rows)] = rows
             kmask[i, :len(rows)] = True
+        heard = (shot_sound_features(sound, [s.start_time for s in shots],
+                                     [s.end_time for s in shots]) if self.listens else None)
         return window_probabilities(model, keys, kmask, _durations(shots).astype(np.float32),
                                     embeddings.astype(np.float32), shot_transitions(shots),
-                                    device=self.device)
+                                    heard, device=self.device)
 
     def segment(self, shots: Sequence[Shot], embeddings: np.ndarray,
-                keyframes: Sequence[np.ndarray] | None = None) -> list[Scene]:
+                keyframes: Sequence[np.ndarray] | None = None,
+                sound: np.ndarray | None = None) -> list[Scene]:
         rows = check_embeddings(shots, embeddings)
         if not shots:
             return []
@@ -174,7 +196,7 @@ class TransformerSegmenter(SceneSegmenter):
                              "shot (from its keyframe_embedder)")
         if any(len(k) == 0 for k in keyframes):
             raise ValueError("every shot needs at least one keyframe embedding")
-        p = self.end_probabilities(shots, rows, keyframes)
+        p = self.end_probabilities(shots, rows, keyframes, sound)
         starts = decode_scenes(p, _durations(shots), self.threshold, self.prior)
         bounds = [*starts, len(shots)]
         confidences = []
@@ -208,10 +230,11 @@ def shot_transitions(shots: Sequence[Shot]) -> np.ndarray:
 
 
 def window_probabilities(model: Any, keys: np.ndarray, kmask: np.ndarray, seconds: np.ndarray,
-                         descriptors: np.ndarray, transitions: np.ndarray | None = None, *,
-                         device: str = "cpu") -> np.ndarray:
+                         descriptors: np.ndarray, transitions: np.ndarray | None = None,
+                         sound: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """Scene-end probabilities of the ``n - 1`` gaps of ``n`` shots (keyframe embeddings
-    ``keys`` ``(n, k, d)`` with ``kmask``, ``seconds``, ``descriptors``, ``transitions``),
+    ``keys`` ``(n, k, d)`` with ``kmask``, ``seconds``, ``descriptors``, ``transitions``,
+    ``sound``),
     read in windows of ``model.config.window`` shots that overlap by half (module doc)."""
     import torch
 
@@ -233,7 +256,8 @@ def window_probabilities(model: Any, keys: np.ndarray, kmask: np.ndarray, second
             stop = min(start + window, n)
             logits = model(tensor(keys, start, stop), tensor(kmask, start, stop),
                            tensor(seconds, start, stop), tensor(descriptors, start, stop),
-                           None if transitions is None else tensor(transitions, start, stop))
+                           None if transitions is None else tensor(transitions, start, stop),
+                           None if sound is None else tensor(sound, start, stop))
             prob = torch.sigmoid(logits[0]).cpu().numpy()
             length = stop - start
             pos = np.arange(length)

@@ -225,13 +225,14 @@ SCENES_HELP = (
     "decoder's threshold and prior weight on long held-out sequences.\n\n"
     "--init-weights starts from a saved model and keeps its keyframe encoder (v2 was made "
     "from v1 this way); the cross-fitted embeddings are cached with the banks, so a rerun on "
-    "the same banks skips the fold encoders.\n\n"
-    "From scratch the defaults take about 37 minutes on 2 CPU cores: the shot banks ~4 min "
+    "the same banks skips the fold encoders. --sound (the default) also trains on "
+    "soundtracks planned with the scenes (v3).\n\n"
+    "From scratch the defaults take about 40 minutes on 2 CPU cores: the shot banks ~4 min "
     "(cached and reused), three keyframe encoders (two cross-fitting folds and the final "
-    "one, 1,500 steps each) ~25 min, the transformer (4,000 steps) ~8 min; with "
-    "--init-weights the final encoder is not trained (~21 min), and a rerun on cached banks "
-    "and embeddings takes ~8 min. More --encoder-steps and --scene-steps trade time for "
-    "accuracy."
+    "one, 1,500 steps each) ~25 min, the sound beds ~1 min (cached), the transformer (4,000 "
+    "steps) ~9 min; with --init-weights the final encoder is not trained (~25 min), and a "
+    "rerun on cached banks and embeddings takes ~9 min. More --encoder-steps and --scene-steps "
+    "trade time for accuracy."
 )
 
 
@@ -273,6 +274,15 @@ def scenes_cmd(
     transitions: Annotated[bool, typer.Option(
         "--transitions/--no-transitions", help="Give the model each shot's transition type "
         "and length as inputs.")] = True,
+    sound: Annotated[bool, typer.Option(
+        "--sound/--no-sound", help="Give the model what the soundtrack does around each shot "
+        "(level and spectral change across its cut, likeness to the shots before it), from "
+        "soundtracks planned with the scenes: the clips' own audio and procedural beds (room "
+        "tone, traffic, two voices by espeak-ng, music, quiet). A fifth of the windows have "
+        "none, so the model also reads silent videos.")] = True,
+    sound_beds: Annotated[int, typer.Option(
+        "--sound-beds", min=1, help="Procedural sound beds for the training places (a third "
+        "as many, with other voices, for the held-out ones); with --sound.")] = 120,
     init_weights: Annotated[Path | None, typer.Option(
         "--init-weights", help="Start from a saved scene model: its keyframe encoder is kept "
         "as it is and only the shot-sequence model trains (new inputs start at zero weight).",
@@ -305,20 +315,22 @@ def scenes_cmd(
         cfg = SceneTrainConfig(seed=seed, encoder_steps=encoder_steps, scene_steps=scene_steps,
                                shots_per_clip=shots_per_clip,
                                procedural_places=procedural_places,
-                               procedural_shots=procedural_shots, material=material)
+                               procedural_shots=procedural_shots, material=material,
+                               sound_beds=sound_beds, val_sound_beds=max(1, sound_beds // 3))
         command = (f"vidscene train scenes --out {out} --seed {seed} --encoder-steps "
                    f"{encoder_steps} --scene-steps {scene_steps} --shots-per-clip "
                    f"{shots_per_clip} --procedural-places {procedural_places} "
                    f"--procedural-shots {procedural_shots} --threads {threads} "
                    f"--material {material}"
                    + ("" if transitions else " --no-transitions")
+                   + (f" --sound-beds {sound_beds}" if sound else " --no-sound")
                    + (f" --init-weights {init_weights}" if init_weights else "")
                    + (f" --clips {clips}" if clips else "")
                    + _prune_flags(prune, pattern, ff_keep, own_init))
         result = train_scenes(out=out, data_dir=cache, clips_dir=clips_dir, cfg=cfg,
                               threads=threads, progress=not quiet, command=command,
                               pruning=pruning,  # type: ignore[arg-type]
-                              model_config={"transitions": transitions},
+                              model_config={"transitions": transitions, "sound": sound},
                               init_weights=init_weights,
                               log=lambda m: _err.print(m, highlight=False, soft_wrap=True))
     except VidsceneError as e:

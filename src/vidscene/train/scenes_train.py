@@ -18,6 +18,11 @@ transformer on the encoder's embeddings.
    (keyframes per shot) drawn from 1 to ``max_keyframes`` per batch so that one model serves
    every ``--keyframes-per-shot``; binary cross-entropy on "a scene ends after this shot",
    the last shot of each window masked (its answer lies outside the window).
+   With ``sound`` in the model's config, each window also gets a soundtrack planned with its
+   scenes (:mod:`vidscene.train.scene_sound`: beds of the places, the dev clips' own audio
+   where they have it; a fifth of the windows silent), measured by the pipeline's own
+   :func:`vidscene.scenes.shot_sound_features`; the held-out windows and sequences are heard
+   with their own beds and voices.
 4. **Validation** on fixed windows of held-out places at K = 1 and 3 (threshold 0.5):
    boundary precision / recall / F1 by shot gap; the step with the best K = 3 F1 is kept.
    Place retrieval of the encoder (nearest other held-out shot from the same place) is
@@ -54,19 +59,35 @@ from torch import Tensor, nn
 from vidscene.errors import ConfigError
 from vidscene.nn import create_model
 from vidscene.nn.scene_transformer import (
+    SOUND_FEATURES,
     TRANSITION_FEATURES,
     SceneTransformer,
     transition_features,
 )
 from vidscene.prune import PruneSpec, prune_model
+from vidscene.train import scene_sound as ss
 from vidscene.train import scenes_data as sd
 
 __all__ = ["SceneTrainConfig", "embed_bank", "shot_inputs", "train_scenes"]
 
 Log = Callable[[str], None]
 
-SequenceBatch = tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]
-"""keyframes, kmask, durations, descriptors, transitions, ends (:func:`shot_inputs`)."""
+SequenceBatch = tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]
+"""keyframes, kmask, durations, descriptors, transitions, sound, ends (:func:`shot_inputs`)."""
+
+
+@dataclass
+class Sounds:
+    """A bank's sound: the beds (:class:`~vidscene.train.scene_sound.SoundBank`) and the
+    bed of each place of the shot bank."""
+
+    bank: ss.SoundBank
+    beds: np.ndarray
+
+    def of(self, shots: sd.ShotBank, w: sd.Window, rng: np.random.Generator) -> np.ndarray:
+        """Per-shot sound features of window ``w`` (a freshly planned soundtrack)."""
+        return ss.window_sound(shots.seconds[w.shots].astype(np.float64), w.ends,
+                               shots.place[w.shots], self.beds, self.bank, rng)
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,10 @@ class SceneTrainConfig:
     val_films: int = 12
     """Long held-out sequences (:data:`VAL_FILM_SHOTS` shots each) on which the decoder's
     threshold and scene-prior weight are chosen."""
+    sound_beds: int = 120
+    """Procedural sound beds for the training places (models with ``sound`` only)."""
+    val_sound_beds: int = 40
+    """Procedural sound beds for the held-out places (other voices, other seeds)."""
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -169,6 +194,42 @@ def _banks(clips_dir: Path | None, data_dir: Path, cfg: SceneTrainConfig,
         bank.save(path)
         banks.append(bank)
     return banks[0], banks[1], recipe
+
+
+def _sound_banks(clips_dir: Path | None, data_dir: Path, cfg: SceneTrainConfig,
+                 recipe: Mapping[str, Any], train: sd.ShotBank, val: sd.ShotBank, log: Log,
+                 progress: bool) -> tuple[Sounds, Sounds, dict[str, Any]]:
+    """The training and held-out sound banks (cached in ``data_dir``) and the card's
+    ``sound`` section."""
+    by_name = {p.name: p for p in sorted(clips_dir.iterdir())} if clips_dir else {}
+    out = []
+    for split, names, beds in (("train", recipe["train_clips"], cfg.sound_beds),
+                               ("val", recipe["held_out_clips"], cfg.val_sound_beds)):
+        parts = {"seed": cfg.seed, "clips": list(names), "beds": beds, "split": split}
+        path = data_dir / f"scene-sound-{split}-{ss.sound_key(parts)}.npz"
+        if path.is_file():
+            bank = ss.SoundBank.load(path)
+        else:
+            log(f"rendering the {split} sound beds ({beds} procedural, clips' own audio)")
+            with _progress(progress) as bar:
+                task = bar.add_task(f"{split} sound", total=beds)
+
+                def advance(done: int, _total: int, task: Any = task) -> None:
+                    bar.update(task, completed=done)
+
+                bank = ss.build_sound_bank([by_name[n] for n in names if n in by_name], beds,
+                                           cfg.seed, held_out=split == "val", progress=advance)
+            bank.save(path)
+        out.append(bank)
+    sounds = [Sounds(bank, ss.place_beds(shots.place_names, bank))
+              for bank, shots in zip(out, (train, val), strict=True)]
+    data: dict[str, Any] = {
+        split: {"clips_with_audio": [n for n, k in zip(b.names, b.kinds, strict=True)
+                                     if k == "clip"],
+                "beds": {k: b.kinds.count(k) for k in ss.BED_KINDS}}
+        for split, b in zip(("train", "val"), out, strict=True)}
+    data["silent_window_share"] = ss.SILENT_P
+    return sounds[0], sounds[1], data
 
 
 def _progress(enabled: bool) -> Any:
@@ -377,10 +438,12 @@ def _cached_cross_fit(data_dir: Path, recipe: Mapping[str, Any], bank: sd.ShotBa
 
 
 def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Window], k: int,
-                rng: np.random.Generator | None = None) -> SequenceBatch:
+                rng: np.random.Generator | None = None,
+                sounds: list[np.ndarray] | None = None) -> SequenceBatch:
     """Model inputs and targets for ``windows`` at ``k`` keyframes per shot: keyframes
-    ``(B, S, k, D)``, kmask, durations, descriptors, transitions ``(B, S, 4)``, ends ``(B, S)``
-    (−1 = padding).
+    ``(B, S, k, D)``, kmask, durations, descriptors, transitions ``(B, S, 4)``, sound
+    ``(B, S, len(SOUND_FEATURES))`` (``sounds[i]`` per window; zeros without), ends
+    ``(B, S)`` (−1 = padding).
 
     ``embeddings`` is ``(N, D)``, or ``(V, N, D)``: V versions of each image's embedding (clean
     and augmented), one drawn per keyframe with ``rng``."""
@@ -393,6 +456,7 @@ def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Wind
     seconds = np.ones((b, s), np.float32)
     desc = np.zeros((b, s, bank.descriptor.shape[1]), np.float32)
     transitions = np.zeros((b, s, len(TRANSITION_FEATURES)), np.float32)
+    sound = np.zeros((b, s, len(SOUND_FEATURES)), np.float32)
     ends = np.full((b, s), -1, np.int64)
     for i, w in enumerate(windows):
         for j, shot in enumerate(w.shots):
@@ -407,9 +471,12 @@ def shot_inputs(bank: sd.ShotBank, embeddings: np.ndarray, windows: list[sd.Wind
         seconds[i, :len(w.shots)] = bank.seconds[w.shots]
         desc[i, :len(w.shots)] = bank.descriptor[w.shots]
         transitions[i, :len(w.shots)] = window_transitions(w)
+        if sounds is not None:
+            sound[i, :len(w.shots)] = sounds[i]
         ends[i, :len(w.shots)] = w.ends
     return (torch.from_numpy(keys), torch.from_numpy(kmask), torch.from_numpy(seconds),
-            torch.from_numpy(desc), torch.from_numpy(transitions), torch.from_numpy(ends))
+            torch.from_numpy(desc), torch.from_numpy(transitions), torch.from_numpy(sound),
+            torch.from_numpy(ends))
 
 
 def window_transitions(w: sd.Window) -> np.ndarray:
@@ -454,12 +521,14 @@ def _loss_mask(ends: Tensor) -> Tensor:
 
 @torch.inference_mode()
 def _validate(model: SceneTransformer, bank: sd.ShotBank, embeddings: np.ndarray,
-              windows: list[sd.Window], threshold: float) -> dict[str, Any]:
+              windows: list[sd.Window], threshold: float,
+              sounds: list[np.ndarray] | None = None) -> dict[str, Any]:
     model.eval()
     out: dict[str, Any] = {}
     for k in (1, 3):
-        keys, kmask, seconds, desc, trans, ends = shot_inputs(bank, embeddings, windows, k)
-        prob = torch.sigmoid(model(keys, kmask, seconds, desc, trans))
+        keys, kmask, seconds, desc, trans, sound, ends = shot_inputs(bank, embeddings, windows,
+                                                                     k, sounds=sounds)
+        prob = torch.sigmoid(model(keys, kmask, seconds, desc, trans, sound))
         mask = _loss_mask(ends)
         scored = torch.where(mask, ends, torch.full_like(ends, -1))
         out[f"k{k}"] = boundary_scores(prob.numpy(), scored.numpy(), threshold)
@@ -471,7 +540,7 @@ def _validate(model: SceneTransformer, bank: sd.ShotBank, embeddings: np.ndarray
 
 def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np.ndarray],
                     similar: np.ndarray, window: int, cfg: SceneTrainConfig,
-                    rng: np.random.Generator) -> SequenceBatch:
+                    rng: np.random.Generator, sound: Sounds | None = None) -> SequenceBatch:
     """One training mini-batch of windows, at a random number of keyframes per shot."""
     # Shorter windows too: the end of a film, and films with few shots.
     length = window if rng.random() < 0.7 else int(rng.integers(4, window + 1))
@@ -479,7 +548,12 @@ def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np
                                 style=draw_style(cfg.material, rng))
                for _ in range(cfg.windows_per_batch)]
     k = int(rng.integers(1, sd.MAX_KEYFRAMES + 1))
-    keys, kmask, seconds, desc, trans, ends = shot_inputs(train, train_emb, windows, k, rng)
+    # Each window's soundtrack is planned afresh; some videos have none.
+    sounds = None if sound is None else [
+        sound.of(train, w, rng) if rng.random() >= ss.SILENT_P
+        else np.zeros((len(w.shots), len(SOUND_FEATURES)), np.float32) for w in windows]
+    keys, kmask, seconds, desc, trans, heard, ends = shot_inputs(train, train_emb, windows, k,
+                                                                 rng, sounds)
     # Some keyframes of multi-keyframe shots go missing (short shots have fewer).
     if k > 1:
         drop = torch.rand(kmask.shape) < 0.15
@@ -489,13 +563,13 @@ def _sequence_batch(train: sd.ShotBank, train_emb: np.ndarray, by_place: list[np
     # must not depend on transitions being there.
     plain = torch.rand(len(windows)) < 0.2
     trans[plain] = 0.0
-    return keys, kmask, seconds, desc, trans, ends
+    return keys, kmask, seconds, desc, trans, heard, ends
 
 
 def sequence_loss(model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, Tensor]:
     """``(loss, logits)``: weighted BCE of "a scene ends after this shot" on scored shots."""
-    keys, kmask, seconds, desc, trans, ends = batch
-    logits = model(keys, kmask, seconds, desc, trans)
+    keys, kmask, seconds, desc, trans, sound, ends = batch
+    logits = model(keys, kmask, seconds, desc, trans, sound)
     mask = _loss_mask(ends)
     target = ends.clamp(min=0).float()
     loss = F.binary_cross_entropy_with_logits(logits[mask], target[mask],
@@ -505,11 +579,13 @@ def sequence_loss(model: nn.Module, batch: SequenceBatch) -> tuple[Tensor, Tenso
 
 def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.ndarray,
                    val: sd.ShotBank, val_emb: np.ndarray, cfg: SceneTrainConfig, log: Log,
-                   progress: bool, pruning: PruneSpec | None = None
+                   progress: bool, pruning: PruneSpec | None = None,
+                   train_sound: Sounds | None = None, val_sound: Sounds | None = None
                    ) -> tuple[dict[str, Tensor], list[dict[str, Any]], dict[str, Any] | None]:
     """Train the sequence part (encoder frozen); returns the best state, the curve and, with
     ``pruning``, the pruning card section (the sequence transformer pruned before its first
-    step, scored on mini-batches of its own training windows)."""
+    step, scored on mini-batches of its own training windows). ``train_sound`` /
+    ``val_sound``: soundtracks for a model with ``sound``."""
     window = model.config.window
     rng = np.random.default_rng([cfg.seed, 0x534551])  # "SEQ"
     by_place = train.shots_of_place()
@@ -519,6 +595,8 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
                                     similar_places(val, val_emb),
                                     style=draw_style(cfg.material, val_rng))
                    for _ in range(cfg.val_windows)]
+    val_sounds = (None if val_sound is None
+                  else [val_sound.of(val, w, val_rng) for w in val_windows])
     for p in model.encoder.parameters():
         p.requires_grad_(False)
     # Dropout draws from the global generator: seeded here, so a run whose cross-fitted
@@ -527,7 +605,8 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
     pruned: dict[str, Any] | None = None
     if pruning is not None:
         score_rng = np.random.default_rng([cfg.seed, 0x5052])  # "PR"
-        batches = (_sequence_batch(train, train_emb, by_place, similar, window, cfg, score_rng)
+        batches = (_sequence_batch(train, train_emb, by_place, similar, window, cfg, score_rng,
+                                   train_sound)
                    for _ in range(pruning.score_batches))
         pruned = prune_model(model, pruning, batches, sequence_loss, seed=cfg.seed)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -541,7 +620,8 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
     with _progress(progress) as bar:
         task = bar.add_task("scene transformer", total=cfg.scene_steps)
         for step in range(cfg.scene_steps):
-            batch = _sequence_batch(train, train_emb, by_place, similar, window, cfg, rng)
+            batch = _sequence_batch(train, train_emb, by_place, similar, window, cfg, rng,
+                                    train_sound)
             loss, _ = sequence_loss(model, batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -550,7 +630,7 @@ def train_sequence(model: SceneTransformer, train: sd.ShotBank, train_emb: np.nd
             sched.step()
             running.append(loss.item())
             if (step + 1) % cfg.validate_every == 0 or step + 1 == cfg.scene_steps:
-                scores = _validate(model, val, val_emb, val_windows, cfg.threshold)
+                scores = _validate(model, val, val_emb, val_windows, cfg.threshold, val_sounds)
                 curve.append({"step": step + 1, "loss": round(float(np.mean(running)), 4),
                               **scores})
                 running = []
@@ -601,13 +681,13 @@ PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 @torch.inference_mode()
 def calibrate_decoder(model: SceneTransformer, val: sd.ShotBank, val_emb: np.ndarray,
                       stats: Mapping[str, Any], cfg: SceneTrainConfig, log: Log,
-                      keyframes: int = 1) -> dict[str, Any]:
+                      keyframes: int = 1, sound: Sounds | None = None) -> dict[str, Any]:
     """The decoder's threshold and scene-prior weight, chosen on ``cfg.val_films`` long
     sequences of held-out places (read in overlapping windows and decoded exactly as the
     segmenter does) at ``keyframes`` per shot (the analysis default): of the settings whose
     boundary F1 lies within one standard error of the best, the one with the strongest prior.
     ``stats`` is the prior measured on the training material
-    (:func:`scene_prior_statistics`)."""
+    (:func:`scene_prior_statistics`). With ``sound``, every sequence has a soundtrack."""
     from vidscene.scenes._decode import ScenePrior, decode_scenes
     from vidscene.scenes._transformer import window_probabilities
 
@@ -619,9 +699,12 @@ def calibrate_decoder(model: SceneTransformer, val: sd.ShotBank, val_emb: np.nda
     for _ in range(cfg.val_films):
         w = sd.sample_window(val, by_place, VAL_FILM_SHOTS, rng, similar,
                              style=draw_style(cfg.material, rng))
-        keys, kmask, durations, desc, trans, _ends = shot_inputs(val, val_emb, [w], keyframes)
+        sounds = None if sound is None else [sound.of(val, w, rng)]
+        keys, kmask, durations, desc, trans, heard, _ends = shot_inputs(
+            val, val_emb, [w], keyframes, sounds=sounds)
         p = window_probabilities(model, keys[0].numpy(), kmask[0].numpy(),
-                                 durations[0].numpy(), desc[0].numpy(), trans[0].numpy())
+                                 durations[0].numpy(), desc[0].numpy(), trans[0].numpy(),
+                                 heard[0].numpy())
         truth = set((np.flatnonzero(w.ends[:-1]) + 1).tolist())
         films.append((p, durations[0].numpy(), truth))
     grid = []
@@ -747,6 +830,22 @@ def _markdown(card: Mapping[str, Any], weights: Path) -> str:
             f"; the threshold alone at its best ({cal['thresholding_only']['threshold']}): "
             f"F1 {cal['thresholding_only']['f1']:.3f}, one-shot scenes "
             f"{cal['thresholding_only']['one_shot_share']:.1%}.", ""]
+    sound = card.get("sound")
+    if sound:
+        train_beds = ", ".join(f"{n} {k}" for k, n in sound["train"]["beds"].items() if n)
+        lines += [
+            "## Sound", "",
+            "Every window's soundtrack is planned with its scenes (`vidscene.train.scene_sound`):"
+            " each place has a bed, the scene's bed runs on across the picture cuts, a new "
+            f"scene starts its own (a J or L cut {ss.OFFSET_P:.0%} of the time, up to "
+            f"{ss.OFFSET_S:g} s; the sound carries on across {ss.BRIDGE_P:.0%} of scene changes),"
+            f" and inside scenes {ss.EDIT_P:.0%} of the cuts also cut the sound and "
+            f"{ss.MUSIC_IN_P:.0%} bring music in. {sound['silent_window_share']:.0%} of the "
+            "windows have no sound. Beds: the training clips' own soundtracks ("
+            + (", ".join(sound["train"]["clips_with_audio"]) or "none")
+            + f") and procedural beds ({train_beds}; voices by espeak-ng); the held-out beds "
+            "speak with other voices. The features are those the pipeline measures "
+            "(`vidscene.scenes._sound`).", ""]
     lines += ["Benchmark numbers: `BENCHMARKS.md`, sections Scenes and Scenes on long films.",
               ""]
     return "\n".join(lines)
@@ -781,7 +880,7 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
         config = {**initial.config.to_dict(), **dict(model_config or {})}
         model = create_model("scene-transformer", **config)
         missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
-        if unexpected or any(not k.startswith("transition.") for k in missing):
+        if unexpected or any(not k.startswith(("transition.", "hearing.")) for k in missing):
             raise ConfigError(f"{init_weights} does not fit this model: missing {missing}, "
                               f"unexpected {unexpected}")
         if missing:
@@ -806,13 +905,18 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
     val_emb = embed_bank(model, val)
     retrieval = place_retrieval(val, val_emb)
     log(f"encoder: held-out place retrieval@1 {retrieval:.3f}")
+    train_sound = val_sound = None
+    sound_data: dict[str, Any] | None = None
+    if model.config.sound:
+        train_sound, val_sound, sound_data = _sound_banks(clips_dir, data_dir, cfg, recipe,
+                                                          train, val, log, progress)
     state, curve, pruned = train_sequence(model, train, train_emb, val, val_emb, cfg, log,
-                                          progress, pruning)
+                                          progress, pruning, train_sound, val_sound)
     best = max(curve, key=lambda c: c["k3"]["f1"])
     model.load_state_dict(state)
     stats = scene_prior_statistics(train, cfg.material, cfg.seed)
     log(f"scene prior from the training material: {stats}")
-    decoder = calibrate_decoder(model, val, val_emb, stats, cfg, log)
+    decoder = calibrate_decoder(model, val, val_emb, stats, cfg, log, sound=val_sound)
     seconds = time.perf_counter() - start
     card = {
         "task": "scene segmentation",
@@ -830,6 +934,8 @@ def train_scenes(*, out: Path, data_dir: Path, clips_dir: Path | None,
         "validation": {"place_retrieval": round(retrieval, 4), "best": best, "curve": curve,
                        "encoder_loss_per_100_steps": encoder_losses},
     }
+    if sound_data is not None:
+        card["sound"] = sound_data
     if pruned is not None:
         card["pruning"] = pruned
     if init_weights is not None:
