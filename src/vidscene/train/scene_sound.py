@@ -38,8 +38,9 @@ import numpy as np
 
 from vidscene.scenes._sound import BLOCK_S, sound_blocks
 
-__all__ = ["BED_KINDS", "SoundBank", "SoundSegment", "build_sound_bank", "film_soundtrack",
-           "plan_sound", "render_bed", "window_sound_blocks"]
+__all__ = ["BED_KINDS", "RATE", "SoundBank", "SoundSegment", "build_sound_bank",
+           "film_soundtrack", "place_beds", "plan_sound", "render_bed", "window_sound",
+           "window_sound_blocks"]
 
 RATE = 16_000
 BED_SECONDS = 90.0
