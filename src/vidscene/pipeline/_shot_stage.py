@@ -174,14 +174,13 @@ def close_shot(start: int, end: int, samples: list[Sample], k: int,
 
 def embed_closed(shots: Sequence[ClosedShot], embedder: KeyframeEmbedder | None) -> None:
     """Embed the keyframes of every shot in ``shots`` still waiting for it, in one call."""
-    waiting = [c for c in shots if c.prepared is not None]
+    waiting = [(c, c.prepared) for c in shots if c.prepared is not None]
     if embedder is None or not waiting:
         return
-    rows = embedder.embed(np.concatenate([c.prepared for c in waiting if c.prepared is not None]))
+    rows = embedder.embed(np.concatenate([p for _, p in waiting]))
     at = 0
-    for c in waiting:
-        assert c.prepared is not None
-        c.keyframe_embeddings, at = rows[at:at + len(c.prepared)], at + len(c.prepared)
+    for c, prepared in waiting:
+        c.keyframe_embeddings, at = rows[at:at + len(prepared)], at + len(prepared)
         c.prepared = None
 
 
@@ -202,8 +201,6 @@ class ShotBuilder:
         self.pending: deque[Sample] = deque()
         self.tiny: deque[tuple[int, np.ndarray]] = deque(maxlen=_TINY_RING)
         self.closed: list[ClosedShot] = []
-        self.unembedded = 0
-        """Closed shots at the end of ``closed`` whose keyframes wait for the encoder."""
         self.owned: int | None = 0 if core_start == 0 else None
         """Start of the open shot, when this builder owns it."""
         self.previous: Transition | None = VIDEO_START if core_start == 0 else None
@@ -264,14 +261,17 @@ class ShotBuilder:
             return
         samples = self._take(start, end) or [self._fallback_sample(start, end)]
         self.closed.append(close_shot(start, end, samples, self.k, self.embedder))
-        self.unembedded += self.embedder is not None
         self.owned = end
 
     def embed(self, at_least: int = 1) -> None:
-        """Embed the waiting shots' keyframes once ``at_least`` of them wait."""
-        if self.unembedded >= at_least:
-            embed_closed(self.closed[len(self.closed) - self.unembedded:], self.embedder)
-            self.unembedded = 0
+        """Embed the waiting shots' keyframes once ``at_least`` of them wait (they are the
+        last ones closed: shots are embedded in closing order)."""
+        waiting = 0
+        while (waiting < len(self.closed)
+               and self.closed[len(self.closed) - 1 - waiting].prepared is not None):
+            waiting += 1
+        if waiting and waiting >= at_least:
+            embed_closed(self.closed[len(self.closed) - waiting:], self.embedder)
 
     def finish(self, end: int, *, video_end: bool) -> tuple[int | None, list[Sample]]:
         """The chunk is done at frame ``end``: close the owned shot there if the video ends,

@@ -72,19 +72,17 @@ class _Embedder:
         # Calls of one fixed size: the math library picks its kernels by batch size, and a
         # keyframe must embed to the same numbers however the pipeline groups shots (a chunked
         # analysis equals a whole one, a live shot the file's).
-        pictures = np.ascontiguousarray(prepared)
-        count = len(pictures)
-        rows = []
+        count = len(prepared)
+        out = np.zeros((count, int(model.config.embed_dim)), np.float32)
+        call = np.zeros((ENCODER_CALL, *np.shape(prepared)[1:]), np.uint8)
         with torch.inference_mode():
             for start in range(0, count, ENCODER_CALL):
-                part = pictures[start:start + ENCODER_CALL]
-                if len(part) < ENCODER_CALL:
-                    part = np.concatenate([part, np.zeros((ENCODER_CALL - len(part),
-                                                           *part.shape[1:]), part.dtype)])
-                out = model.encoder(torch.from_numpy(np.array(part)).to(self.owner.device))
-                rows.append(np.asarray(out.cpu().numpy(), np.float32))
-        dim = int(self.owner.config.get("embed_dim", 64))
-        return (np.concatenate(rows)[:count] if rows else np.zeros((0, dim), np.float32))
+                part = prepared[start:start + ENCODER_CALL]
+                call[:len(part)] = part
+                call[len(part):] = 0
+                rows = model.encoder(torch.from_numpy(call).to(self.owner.device))
+                out[start:start + len(part)] = rows[:len(part)].cpu().numpy()
+        return out
 
 
 @SEGMENTERS.register("transformer")

@@ -201,7 +201,9 @@ def _sound_banks(clips_dir: Path | None, data_dir: Path, cfg: SceneTrainConfig,
                  progress: bool) -> tuple[Sounds, Sounds, dict[str, Any]]:
     """The training and held-out sound banks (cached in ``data_dir``) and the card's
     ``sound`` section."""
-    by_name = {p.name: p for p in sorted(clips_dir.iterdir())} if clips_dir else {}
+    from vidscene.train.shots_data import material_clips
+
+    by_name = {p.name: p for p in material_clips(clips_dir)[0]} if clips_dir else {}
     out = []
     for split, names, beds in (("train", recipe["train_clips"], cfg.sound_beds),
                                ("val", recipe["held_out_clips"], cfg.val_sound_beds)):
